@@ -1,0 +1,368 @@
+"""Archive bytes -> directory index: our own reader of the ZIP format.
+
+Only what importing needs: find the end-of-central-directory record (after an
+archive comment, with or without ZIP64 records, with data prepended as in a
+``.pyz`` with a ``#!`` line), index the central directory by member name, and
+read one member with its local header checked against the central directory
+and its CRC-32 verified.
+
+The index keeps the central directory bytes and a ``name -> record offset``
+dict; a member's other fields are decoded only when it is looked up, so opening
+a big archive costs one read and one short loop.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import struct
+import zlib
+from collections.abc import Iterator, KeysView, Mapping
+from typing import NamedTuple
+
+from .compression import decompress
+from .errors import ZipImportError
+
+__all__ = ["DirectoryIndex", "Layout", "Member", "read_directory", "read_member"]
+
+SEP = os.sep
+
+_EOCD = struct.Struct("<IHHHHIIH")  # 22 bytes
+_EOCD_SIG = b"PK\x05\x06"
+_LOCATOR64 = struct.Struct("<IIQI")  # 20 bytes
+_LOCATOR64_SIG = 0x07064B50
+_EOCD64 = struct.Struct("<IQHHIIQQQQ")  # 56 bytes
+_EOCD64_SIG = 0x06064B50
+_CENTRAL = struct.Struct("<IHHHHHHIIIHHHHHII")  # 46 bytes
+_CENTRAL_SCAN = struct.Struct("<I4xH18xHHH")  # signature, flags, name/extra/comment lengths
+_CENTRAL_SIG = 0x02014B50
+_LOCAL = struct.Struct("<IHHHHHIIIHH")  # 30 bytes
+_LOCAL_SIG = 0x04034B50
+_ZIP64_EXTRA = 0x0001
+_MAX_COMMENT = 0xFFFF
+_U32 = 0xFFFFFFFF
+_U16 = 0xFFFF
+# Bytes read past the data's expected end in the one read of a member, to
+# cover a local extra field that differs from the central one.
+_LOCAL_SLACK = 64
+
+FLAG_ENCRYPTED = 0x0001
+FLAG_DATA_DESCRIPTOR = 0x0008
+FLAG_UTF8 = 0x0800
+
+
+class Layout(NamedTuple):
+    """Where the central directory is, as found from the archive's end."""
+
+    file_size: int
+    cd_start: int  # absolute file offset of the central directory
+    cd_size: int
+    entries: int
+    prepended: int  # bytes before the ZIP data, e.g. a ``#!`` line
+    comment: bytes
+    zip64: bool
+
+
+class Member(NamedTuple):
+    """One central directory entry, decoded on lookup."""
+
+    name: str  # as in the index: '/' replaced by os.sep
+    raw_name: bytes
+    method: int
+    flags: int
+    crc: int
+    compressed_size: int
+    file_size: int
+    header_offset: int  # absolute file offset of the local header
+    dos_time: int
+    dos_date: int
+
+    @property
+    def is_dir(self) -> bool:
+        return self.name.endswith(SEP)
+
+
+def _fail(archive: str, what: str) -> ZipImportError:
+    return ZipImportError(f"{what}: {archive!r}", path=archive)
+
+
+def locate(fp: io.BufferedIOBase, archive: str) -> Layout:
+    """Find and check the end-of-central-directory records of an open archive."""
+    try:
+        file_size = fp.seek(0, os.SEEK_END)
+        tail_len = min(file_size, _EOCD.size + _MAX_COMMENT + _LOCATOR64.size + _EOCD64.size)
+        tail_start = file_size - tail_len
+        fp.seek(tail_start)
+        tail = fp.read(tail_len)
+    except OSError as exc:
+        raise _fail(archive, f"can't read Zip file ({exc.strerror or exc})") from None
+    if len(tail) != tail_len:
+        raise _fail(archive, "can't read Zip file (short read)")
+
+    # The record whose comment length reaches exactly to the end of the file
+    # wins; a comment may itself contain the signature.  Failing that, accept
+    # the last signature found, as the stdlib does (some tools append junk).
+    pos = best = tail.rfind(_EOCD_SIG)
+    while pos >= 0:
+        if pos + _EOCD.size <= tail_len:
+            if best < 0 or best + _EOCD.size > tail_len:
+                best = pos
+            if pos + _EOCD.size + _EOCD.unpack_from(tail, pos)[7] == tail_len:
+                best = pos
+                break
+        pos = tail.rfind(_EOCD_SIG, 0, pos)
+    if best < 0 or best + _EOCD.size > tail_len:
+        raise _fail(archive, "not a Zip file")
+    (_, disk, cd_disk, _, entries, cd_size, cd_offset, comment_len) = _EOCD.unpack_from(tail, best)
+    comment = tail[best + _EOCD.size : best + _EOCD.size + comment_len]
+    eocd_at = tail_start + best
+    cd_end = eocd_at
+
+    zip64 = False
+    loc_at = best - _LOCATOR64.size
+    if loc_at >= 0 and _LOCATOR64.unpack_from(tail, loc_at)[0] == _LOCATOR64_SIG:
+        _, _, eocd64_offset, _ = _LOCATOR64.unpack_from(tail, loc_at)
+        record = _read_eocd64(fp, tail, tail_start, loc_at, eocd64_offset, archive)
+        (_, _, _, _, disk, cd_disk, _, entries, cd_size, cd_offset), cd_end = record
+        zip64 = True
+    elif _U32 in (cd_size, cd_offset):
+        raise _fail(archive, "ZIP64 sizes in the end record but no ZIP64 locator")
+    if disk != 0 or cd_disk != 0:
+        raise _fail(archive, "multi-disk Zip files are not supported")
+
+    cd_start = cd_end - cd_size
+    if cd_start < 0:
+        raise _fail(archive, "bad central directory size")
+    prepended = cd_start - cd_offset
+    if prepended < 0:
+        raise _fail(archive, "bad central directory size or offset")
+    return Layout(file_size, cd_start, cd_size, entries, prepended, comment, zip64)
+
+
+def _read_eocd64(
+    fp: io.BufferedIOBase, tail: bytes, tail_start: int, loc_at: int, offset: int, archive: str
+) -> tuple[tuple[int, ...], int]:
+    """Return the ZIP64 end record's fields and its absolute position."""
+    # Usually right before the locator; the locator's own offset is relative
+    # to the ZIP data and so misses by the length of any prepended bytes.
+    guess = loc_at - _EOCD64.size
+    if guess >= 0 and _EOCD64.unpack_from(tail, guess)[0] == _EOCD64_SIG:
+        return _EOCD64.unpack_from(tail, guess), tail_start + guess
+    try:
+        fp.seek(offset)
+        buf = fp.read(_EOCD64.size)
+    except (OSError, OverflowError, ValueError):
+        buf = b""
+    if len(buf) == _EOCD64.size and _EOCD64.unpack(buf)[0] == _EOCD64_SIG:
+        return _EOCD64.unpack(buf), offset
+    raise _fail(archive, "corrupt Zip64 file: ZIP64 end record not found")
+
+
+def _decode_name(raw: bytes, flags: int, archive: str) -> str:
+    if flags & FLAG_UTF8:
+        try:
+            name = raw.decode("utf-8")
+        except UnicodeDecodeError:
+            raise _fail(archive, f"invalid UTF-8 member name {raw!r}") from None
+    else:
+        try:
+            name = raw.decode("ascii")
+        except UnicodeDecodeError:
+            name = raw.decode("cp437")
+    return name if SEP == "/" else name.replace("/", SEP)
+
+
+class DirectoryIndex(Mapping[str, Member]):
+    """The members of one archive by name (``os.sep``-separated, as in the stdlib).
+
+    Membership tests touch only a dict; ``index[name]`` decodes that member's
+    central directory record.
+    """
+
+    __slots__ = ("archive", "layout", "stat", "_records", "_offsets")
+
+    def __init__(
+        self,
+        archive: str,
+        layout: Layout,
+        records: bytes,
+        offsets: dict[str, int],
+        stat: os.stat_result | None = None,
+    ) -> None:
+        self.archive = archive
+        self.layout = layout
+        self.stat = stat
+        self._records = records
+        self._offsets = offsets
+
+    def __contains__(self, name: object) -> bool:
+        return name in self._offsets
+
+    def __len__(self) -> int:
+        return len(self._offsets)
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._offsets)
+
+    def keys(self) -> KeysView[str]:
+        return self._offsets.keys()
+
+    def __getitem__(self, name: str) -> Member:
+        pos = self._offsets[name]
+        rec = self._records
+        (_, _, _, flags, method, dos_time, dos_date, crc, csize, usize,
+         nlen, elen, _, _, _, _, offset) = _CENTRAL.unpack_from(rec, pos)  # fmt: skip
+        name_at = pos + _CENTRAL.size
+        raw_name = rec[name_at : name_at + nlen]
+        if _U32 in (csize, usize, offset):
+            usize, csize, offset = self._zip64_sizes(
+                rec[name_at + nlen : name_at + nlen + elen], usize, csize, offset, name
+            )
+        header_offset = offset + self.layout.prepended
+        if header_offset + _LOCAL.size + nlen + csize > self.layout.cd_start:
+            raise _fail(
+                self.archive, f"member {name!r} lies past the start of the central directory"
+            )
+        return Member(name, raw_name, method, flags, crc, csize, usize, header_offset,
+                      dos_time, dos_date)  # fmt: skip
+
+    def _zip64_sizes(
+        self, extra: bytes, usize: int, csize: int, offset: int, name: str
+    ) -> tuple[int, int, int]:
+        # APPNOTE 4.5.3: only the fields that overflowed are present, in the
+        # order uncompressed size, compressed size, header offset.
+        i = 0
+        while i + 4 <= len(extra):
+            tag, size = struct.unpack_from("<HH", extra, i)
+            body = extra[i + 4 : i + 4 + size]
+            if len(body) != size:
+                break
+            if tag == _ZIP64_EXTRA:
+                values = [v[0] for v in struct.iter_unpack("<Q", body[: size - size % 8])]
+                try:
+                    if usize == _U32:
+                        usize = values.pop(0)
+                    if csize == _U32:
+                        csize = values.pop(0)
+                    if offset == _U32:
+                        offset = values.pop(0)
+                except IndexError:
+                    raise _fail(self.archive, f"ZIP64 extra field too short for {name!r}") from None
+                return usize, csize, offset
+            i += 4 + size
+        # No ZIP64 extra: the 0xFFFFFFFF values are taken literally.
+        return usize, csize, offset
+
+
+def read_directory(archive: str) -> DirectoryIndex:
+    """Read the central directory of *archive* into a :class:`DirectoryIndex`."""
+    try:
+        fp = io.open_code(archive)
+    except (OSError, ValueError):
+        raise _fail(archive, "can't open Zip file") from None
+    with fp:
+        # GH-87235: restore the offset, as the stdlib does, in case the file
+        # descriptor is shared (/dev/fd/N).
+        start = fp.tell()
+        try:
+            st = os.fstat(fp.fileno())
+            layout = locate(fp, archive)
+            try:
+                fp.seek(layout.cd_start)
+                records = fp.read(layout.cd_size)
+            except OSError as exc:
+                raise _fail(archive, f"can't read Zip file ({exc.strerror or exc})") from None
+        finally:
+            try:
+                fp.seek(start)
+            except OSError:
+                pass
+    if len(records) != layout.cd_size:
+        raise _fail(archive, "truncated central directory")
+    offsets = _index_records(records, layout.entries, archive)
+    return DirectoryIndex(archive, layout, records, offsets, st)
+
+
+def _index_records(records: bytes, entries: int, archive: str) -> dict[str, int]:
+    offsets: dict[str, int] = {}
+    scan = _CENTRAL_SCAN.unpack_from
+    size = len(records)
+    fixed = _CENTRAL.size
+    pos = count = 0
+    while pos + 4 <= size:
+        if pos + fixed > size:
+            if records[pos : pos + 4] == b"PK\x01\x02":
+                raise _fail(archive, f"truncated central directory entry #{count}")
+            break
+        sig, flags, nlen, elen, clen = scan(records, pos)
+        if sig != _CENTRAL_SIG:
+            break
+        name_end = pos + fixed + nlen
+        end = name_end + elen + clen
+        if end > size:
+            raise _fail(archive, f"central directory entry #{count} runs past its end")
+        name = records[pos + fixed : name_end]
+        if flags & FLAG_UTF8 or not name.isascii():
+            offsets[_decode_name(name, flags, archive)] = pos
+        elif SEP == "/":
+            offsets[name.decode("ascii")] = pos
+        else:
+            offsets[name.decode("ascii").replace("/", SEP)] = pos
+        pos = end
+        count += 1
+    if count != entries and not (entries == _U16 and count > entries):
+        raise _fail(archive, f"mismatched num_entries: {count} should be {entries}")
+    return offsets
+
+
+def read_member(archive: str, member: Member) -> bytes:
+    """Return the uncompressed bytes of *member*, checked against its CRC-32."""
+    where = f"{member.name!r} in {archive!r}"
+    if member.flags & FLAG_ENCRYPTED:
+        raise ZipImportError(f"encrypted members are not supported: {where}", path=archive)
+    nlen = len(member.raw_name)
+    want = _LOCAL.size + nlen + member.compressed_size + _LOCAL_SLACK
+    try:
+        with io.open_code(archive) as fp:
+            fp.seek(member.header_offset)
+            buf = fp.read(want)
+            if len(buf) >= _LOCAL.size:
+                data_at = _LOCAL.size + nlen + _LOCAL.unpack_from(buf, 0)[10]
+                missing = data_at + member.compressed_size - len(buf)
+                if missing > 0:
+                    buf += fp.read(missing)
+    except OSError as exc:
+        raise ZipImportError(
+            f"can't read Zip file ({exc.strerror or exc}): {where}", path=archive
+        ) from None
+    if len(buf) < _LOCAL.size:
+        raise ZipImportError(f"truncated local file header: {where}", path=archive)
+    (sig, _, flags, method, _, _, crc, csize, usize, lnlen, _) = _LOCAL.unpack_from(buf, 0)
+    if sig != _LOCAL_SIG:
+        raise ZipImportError(f"bad local file header: {where}", path=archive)
+    if buf[_LOCAL.size : _LOCAL.size + lnlen] != member.raw_name:
+        raise ZipImportError(
+            f"local header name does not match the central directory: {where}", path=archive
+        )
+    if method != member.method:
+        raise ZipImportError(
+            f"local header compression method does not match the central directory: {where}",
+            path=archive,
+        )
+    if not flags & FLAG_DATA_DESCRIPTOR and (
+        (csize != _U32 and csize != member.compressed_size)
+        or (usize != _U32 and usize != member.file_size)
+        or crc != member.crc
+    ):
+        raise ZipImportError(
+            f"local header sizes or CRC do not match the central directory: {where}",
+            path=archive,
+        )
+    data_at = _LOCAL.size + nlen + _LOCAL.unpack_from(buf, 0)[10]
+    raw = buf[data_at : data_at + member.compressed_size]
+    if len(raw) != member.compressed_size:
+        raise ZipImportError(f"truncated member data: {where}", path=archive)
+    data = decompress(raw, member.method, member.file_size, where)
+    if zlib.crc32(data) != member.crc:
+        raise ZipImportError(f"bad CRC-32: {where}", path=archive)
+    return data

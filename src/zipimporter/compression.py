@@ -1,0 +1,131 @@
+"""Decompression of ZIP members, by compression method, with bounded output.
+
+Every decompressor is asked for at most ``expected_size + 1`` bytes, so a member
+that inflates past its declared size is detected without allocating the excess.
+"""
+
+from __future__ import annotations
+
+import zlib
+from collections.abc import Callable
+from typing import Any
+
+from .errors import ZipImportError
+
+__all__ = ["METHOD_NAMES", "decompress", "method_name"]
+
+STORED = 0
+DEFLATED = 8
+BZIP2 = 12
+LZMA = 14
+ZSTANDARD = 93
+
+METHOD_NAMES = {
+    STORED: "stored",
+    DEFLATED: "deflated",
+    BZIP2: "bzip2",
+    LZMA: "lzma",
+    ZSTANDARD: "zstd",
+}
+
+
+def method_name(method: int) -> str:
+    return METHOD_NAMES.get(method, f"method {method}")
+
+
+def _inflate(data: bytes, limit: int) -> bytes:
+    return zlib.decompressobj(-15).decompress(data, limit)
+
+
+def _bunzip2(data: bytes, limit: int) -> bytes:
+    import bz2
+
+    return bz2.BZ2Decompressor().decompress(data, limit)
+
+
+def _unlzma(data: bytes, limit: int) -> bytes:
+    import lzma
+
+    # ZIP's LZMA (APPNOTE 5.8): 2 bytes version, 2 bytes properties size,
+    # properties, then a raw LZMA1 stream.
+    if len(data) < 4:
+        raise ValueError("truncated LZMA header")
+    psize = int.from_bytes(data[2:4], "little")
+    if len(data) < 4 + psize:
+        raise ValueError("truncated LZMA properties")
+    filt = lzma._decode_filter_properties(  # type: ignore[attr-defined]
+        lzma.FILTER_LZMA1, bytes(data[4 : 4 + psize])
+    )
+    d = lzma.LZMADecompressor(lzma.FORMAT_RAW, filters=[filt])
+    return d.decompress(data[4 + psize :], limit)
+
+
+def _zstd_module() -> Any:
+    for name in ("compression.zstd", "backports.zstd"):
+        try:
+            return __import__(name, fromlist=["ZstdDecompressor"])
+        except ImportError:
+            continue
+    return None
+
+
+def _unzstd(data: bytes, limit: int) -> bytes:
+    zstd = _zstd_module()
+    if zstd is None:
+        raise _Unavailable(
+            "zstd (method 93) needs Python 3.14 or the 'zstd' extra: "
+            "pip install 'zipimporter[zstd]'"
+        )
+    return zstd.ZstdDecompressor().decompress(data, limit)  # type: ignore[no-any-return]
+
+
+class _Unavailable(Exception):
+    """The codec for a method exists in principle but not on this interpreter."""
+
+
+_DECOMPRESSORS: dict[int, Callable[[bytes, int], bytes]] = {
+    DEFLATED: _inflate,
+    BZIP2: _bunzip2,
+    LZMA: _unlzma,
+    ZSTANDARD: _unzstd,
+}
+
+
+def decompress(data: bytes, method: int, expected_size: int, where: str) -> bytes:
+    """Return the decompressed *data*, exactly *expected_size* bytes long.
+
+    *where* names the member and archive for error messages.
+    """
+    if method == STORED:
+        if len(data) != expected_size:
+            raise ZipImportError(
+                f"stored member size mismatch ({len(data)} != {expected_size}): {where}"
+            )
+        return data
+    func = _DECOMPRESSORS.get(method)
+    if func is None:
+        raise ZipImportError(
+            f"unsupported compression method {method}: {where}"
+        )
+    try:
+        out = func(data, expected_size + 1)
+    except ZipImportError:
+        raise
+    except _Unavailable as exc:
+        raise ZipImportError(f"{exc}: {where}") from None
+    except ImportError as exc:
+        raise ZipImportError(
+            f"can't decompress {method_name(method)} data, {exc.name or 'its codec'} "
+            f"is not available: {where}"
+        ) from None
+    except (zlib.error, OSError, EOFError, ValueError, TypeError, LookupError, MemoryError) as exc:
+        raise ZipImportError(
+            f"corrupt {method_name(method)} data ({exc}): {where}"
+        ) from None
+    if len(out) != expected_size:
+        raise ZipImportError(
+            f"{method_name(method)} data decompresses to "
+            f"{'more' if len(out) > expected_size else 'fewer'} bytes than the "
+            f"declared {expected_size}: {where}"
+        )
+    return out

@@ -1,0 +1,398 @@
+"""The importer: a PEP 451 finder and loader for one archive path.
+
+Behaviour follows the stdlib ``zipimport.zipimporter`` of the running Python
+(3.11, 3.12 or 3.13); the archive reading underneath is ours (``archive.py``).
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import warnings
+from collections.abc import Iterator
+from importlib import _bootstrap, _bootstrap_external  # type: ignore[attr-defined]
+from importlib.machinery import ModuleSpec
+from importlib.util import spec_from_file_location
+from types import CodeType, ModuleType
+from typing import Any
+
+from . import bytecode
+from .archive import DirectoryIndex, Member, read_directory, read_member
+from .errors import ZipImportError
+
+__all__ = ["ZipImportError", "zipimporter"]
+
+SEP = os.sep
+ALT_SEP = os.altsep or ""
+
+#: Archive path -> :class:`DirectoryIndex`, shared by all importers of that
+#: archive.  The name and its ``clear()``/``get()``/``pop()`` semantics are the
+#: stdlib's, which its tests and ``pkgutil`` reach into.
+_zip_directory_cache: dict[str, DirectoryIndex] = {}
+
+# How a module is looked for: package __init__ before module, bytecode before
+# source (the stdlib's _zip_searchorder).
+_SEARCH_ORDER = (
+    (SEP + "__init__.pyc", True, True),
+    (SEP + "__init__.py", False, True),
+    (".pyc", True, False),
+    (".py", False, False),
+)
+
+
+class _PendingCode:
+    """The code object ``find_spec`` built, kept on the spec for ``exec_module``.
+
+    The stdlib compiles a module twice (once to name ``__file__``, once to run
+    it); handing the first result over through ``spec.loader_state`` avoids that.
+    """
+
+    __slots__ = ("code",)
+
+    def __init__(self, code: CodeType) -> None:
+        self.code: CodeType | None = code
+
+
+class zipimporter(_bootstrap_external._LoaderBasics):  # type: ignore[misc]  # noqa: N801
+    """zipimporter(archivepath) -> zipimporter object
+
+    Create a new zipimporter instance. 'archivepath' must be a path to a
+    zipfile, or to a specific path inside a zipfile. For example, it can be
+    '/tmp/myimport.zip', or '/tmp/myimport.zip/mydirectory', if mydirectory is
+    a valid directory inside the archive.
+
+    ZipImportError is raised if 'archivepath' doesn't point to a valid Zip
+    archive.
+
+    The 'archive' attribute of zipimporter objects contains the name of the
+    zipfile targeted.
+    """
+
+    archive: str
+    prefix: str
+
+    def __init__(self, path: str | os.PathLike[str]) -> None:
+        if not isinstance(path, str):
+            # os.PathLike is accepted as a convenience; bytes are refused as
+            # by the stdlib.
+            if not isinstance(path, os.PathLike) or not isinstance(
+                path := os.fspath(path), str
+            ):
+                raise TypeError(f"expected str, not {type(path)!r}")
+        if not path:
+            raise ZipImportError("archive path is empty", path=path)
+        if ALT_SEP:
+            path = path.replace(ALT_SEP, SEP)
+
+        prefix: list[str] = []
+        while True:
+            try:
+                st = os.stat(path)
+            except (OSError, ValueError):
+                # Not there (or too long): back up one path element.
+                dirname, basename = _bootstrap_external._path_split(path)
+                if dirname == path:
+                    raise ZipImportError("not a Zip file", path=path) from None
+                path = dirname
+                prefix.append(basename)
+            else:
+                if (st.st_mode & 0o170000) != 0o100000:  # not a regular file
+                    raise ZipImportError("not a Zip file", path=path)
+                break
+
+        if path not in _zip_directory_cache:
+            _zip_directory_cache[path] = read_directory(path)
+        self.archive = path
+        self.prefix = _bootstrap_external._path_join(*prefix[::-1])
+        if self.prefix:
+            self.prefix += SEP
+
+    # -- finder -------------------------------------------------------------
+
+    def find_spec(self, fullname: str, target: ModuleType | None = None) -> ModuleSpec | None:
+        """Create a ModuleSpec for the specified module.
+
+        Returns None if the module cannot be found.
+        """
+        if self._module_info(fullname) is not None:
+            code, ispackage, modpath = self._module_code(fullname)
+            spec = spec_from_file_location(
+                fullname, modpath, loader=self,
+                submodule_search_locations=[] if ispackage else None,
+            )  # fmt: skip
+            assert spec is not None
+            spec.loader_state = _PendingCode(code)
+            return spec
+        # Not a module or regular package: a directory may be a portion of a
+        # namespace package.
+        modpath = self._module_path(fullname)
+        if modpath + SEP in self._get_files():
+            spec = ModuleSpec(name=fullname, loader=None, is_package=True)
+            assert spec.submodule_search_locations is not None
+            spec.submodule_search_locations.append(f"{self.archive}{SEP}{modpath}")
+            return spec
+        return None
+
+    def invalidate_caches(self) -> None:
+        """Invalidates the cache of file data of the archive path."""
+        _zip_directory_cache.pop(self.archive, None)
+
+    if sys.version_info < (3, 12):
+
+        def find_loader(
+            self, fullname: str, path: object = None
+        ) -> tuple[zipimporter | None, list[str]]:
+            """Deprecated since Python 3.10. Use find_spec() instead."""
+            warnings.warn(
+                "zipimporter.find_loader() is deprecated and slated for "
+                "removal in Python 3.12; use find_spec() instead",
+                DeprecationWarning,
+                stacklevel=2,
+            )
+            if self._module_info(fullname) is not None:
+                return self, []
+            modpath = self._module_path(fullname)
+            if modpath + SEP in self._get_files():
+                return None, [f"{self.archive}{SEP}{modpath}"]
+            return None, []
+
+        def find_module(self, fullname: str, path: object = None) -> zipimporter | None:
+            """Deprecated since Python 3.10. Use find_spec() instead."""
+            warnings.warn(
+                "zipimporter.find_module() is deprecated and slated for "
+                "removal in Python 3.12; use find_spec() instead",
+                DeprecationWarning,
+                stacklevel=2,
+            )
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", DeprecationWarning)
+                return self.find_loader(fullname, path)[0]
+
+    # -- loader -------------------------------------------------------------
+
+    def get_code(self, fullname: str) -> CodeType:
+        """Return the code object for the specified module.
+
+        Raise ZipImportError if the module couldn't be imported.
+        """
+        module = sys.modules.get(fullname)
+        spec = getattr(module, "__spec__", None)
+        if spec is not None and spec.loader is self:
+            pending = spec.loader_state
+            if isinstance(pending, _PendingCode) and pending.code is not None:
+                code, pending.code = pending.code, None
+                return code
+        return self._module_code(fullname)[0]
+
+    def get_data(self, pathname: str) -> bytes:
+        """Return the data of a member, by path (absolute or archive-relative).
+
+        Raise OSError if the member isn't in the archive.
+        """
+        if ALT_SEP:
+            pathname = pathname.replace(ALT_SEP, SEP)
+        key = pathname
+        if pathname.startswith(self.archive + SEP):
+            key = pathname[len(self.archive + SEP) :]
+        files = self._get_files()
+        if key not in files:
+            raise OSError(0, "", key)
+        return read_member(self.archive, files[key])
+
+    def get_filename(self, fullname: str) -> str:
+        """Return the filename (``__file__``) for the specified module.
+
+        Raise ZipImportError if it couldn't be imported.
+        """
+        return self._module_code(fullname)[2]
+
+    def get_source(self, fullname: str) -> str | None:
+        """Return the source code for the specified module.
+
+        Raise ZipImportError if the module couldn't be found, return None if
+        the archive does contain the module, but has no source for it.
+        """
+        ispackage = self._module_info(fullname)
+        if ispackage is None:
+            raise ZipImportError(f"can't find module {fullname!r}", name=fullname)
+        path = self._module_path(fullname)
+        fullpath = path + SEP + "__init__.py" if ispackage else path + ".py"
+        files = self._get_files()
+        if fullpath not in files:
+            return None
+        data = read_member(self.archive, files[fullpath])
+        try:
+            return bytecode.decode_source(data)
+        except (SyntaxError, UnicodeDecodeError, LookupError) as exc:
+            raise ZipImportError(
+                f"can't decode the source of {fullname!r} in {self.archive!r}: {exc}",
+                name=fullname,
+                path=self.archive,
+            ) from None
+
+    def is_package(self, fullname: str) -> bool:
+        """Return True if the module specified by fullname is a package.
+
+        Raise ZipImportError if the module couldn't be found.
+        """
+        ispackage = self._module_info(fullname)
+        if ispackage is None:
+            raise ZipImportError(f"can't find module {fullname!r}", name=fullname)
+        return ispackage
+
+    def load_module(self, fullname: str) -> ModuleType:
+        """Load and return the module named by 'fullname'.
+
+        Deprecated since Python 3.10. Use exec_module() instead.
+        """
+        warnings.warn(
+            "zipimport.zipimporter.load_module() is deprecated and slated for "
+            "removal in Python 3.12; use exec_module() instead",
+            DeprecationWarning,
+            stacklevel=2,
+        )
+        code, ispackage, modpath = self._module_code(fullname)
+        mod = sys.modules.get(fullname)
+        if mod is None or not isinstance(mod, ModuleType):
+            mod = ModuleType(fullname)
+            sys.modules[fullname] = mod
+        mod.__loader__ = self
+        try:
+            if ispackage:
+                # __path__ must be set before the code runs.
+                path = self._module_path(fullname)
+                mod.__path__ = [_bootstrap_external._path_join(self.archive, path)]
+            if not hasattr(mod, "__builtins__"):
+                mod.__builtins__ = __builtins__  # type: ignore[attr-defined]
+            _bootstrap_external._fix_up_module(mod.__dict__, fullname, modpath)
+            exec(code, mod.__dict__)
+        except BaseException:
+            del sys.modules[fullname]
+            raise
+        try:
+            mod = sys.modules[fullname]
+        except KeyError:
+            raise ImportError(f"Loaded module {fullname!r} not found in sys.modules") from None
+        _bootstrap._verbose_message("import {} # loaded from Zip {}", fullname, modpath)
+        return mod
+
+    def get_resource_reader(self, fullname: str) -> Any:
+        """Return the ResourceReader for a module (3.13) or package (3.11/3.12)."""
+        if sys.version_info < (3, 13):
+            try:
+                if not self.is_package(fullname):
+                    return None
+            except ZipImportError:
+                return None
+        from importlib.readers import ZipReader
+
+        return ZipReader(self, fullname)
+
+    # -- pkgutil ------------------------------------------------------------
+
+    def iter_modules(self, prefix: str = "") -> Iterator[tuple[str, bool]]:
+        """Yield (name, ispkg) for the modules directly under this importer's prefix.
+
+        ``pkgutil.iter_modules()`` calls this (it dispatches on the stdlib
+        class for its own zip support).
+        """
+        import inspect
+
+        plen = len(self.prefix)
+        seen = set()
+        for name in sorted(self._get_files()):
+            if not name.startswith(self.prefix):
+                continue
+            parts = name[plen:].split(SEP)
+            if len(parts) == 2 and parts[1].startswith("__init__.py"):
+                if parts[0] not in seen:
+                    seen.add(parts[0])
+                    yield prefix + parts[0], True
+            if len(parts) != 1:
+                continue
+            modname = inspect.getmodulename(parts[0])
+            if modname and modname != "__init__" and "." not in modname and modname not in seen:
+                seen.add(modname)
+                yield prefix + modname, False
+
+    # -- internals ----------------------------------------------------------
+
+    def _get_files(self) -> DirectoryIndex | dict[str, Member]:
+        """The archive's index, read again if it was invalidated; empty if unreadable."""
+        try:
+            return _zip_directory_cache[self.archive]
+        except KeyError:
+            try:
+                files = _zip_directory_cache[self.archive] = read_directory(self.archive)
+            except ZipImportError:
+                return {}
+            return files
+
+    @property
+    def _files(self) -> DirectoryIndex | dict[str, Member]:
+        # 3.11/3.12 name of the same thing.
+        return self._get_files()
+
+    def _module_path(self, fullname: str) -> str:
+        return self.prefix + fullname.rpartition(".")[2]
+
+    def _module_info(self, fullname: str) -> bool | None:
+        """True for a package, False for a module, None if not in the archive."""
+        path = self._module_path(fullname)
+        files = self._get_files()
+        for suffix, _, ispackage in _SEARCH_ORDER:
+            if path + suffix in files:
+                return ispackage
+        return None
+
+    def _module_code(self, fullname: str) -> tuple[CodeType, bool, str]:
+        """Return (code, ispackage, __file__) of the first usable candidate."""
+        path = self._module_path(fullname)
+        files = self._get_files()
+        import_error: ImportError | None = None
+        for suffix, isbytecode, ispackage in _SEARCH_ORDER:
+            fullpath = path + suffix
+            _bootstrap._verbose_message(
+                "trying {}{}{}", self.archive, SEP, fullpath, verbosity=2
+            )
+            if fullpath not in files:
+                continue
+            modpath = f"{self.archive}{SEP}{fullpath}"
+            data = read_member(self.archive, files[fullpath])
+            if isbytecode:
+                try:
+                    code = bytecode.pyc_to_code(
+                        data, fullname, fullpath,
+                        lambda: self._source_stamp(fullpath[:-1]),
+                        lambda: self._source_bytes(fullpath[:-1]),
+                    )  # fmt: skip
+                except ImportError as exc:
+                    import_error = exc
+                    continue
+                if code is None:
+                    _bootstrap._verbose_message(f"bytecode is stale for {fullname!r}")
+                    continue
+            else:
+                code = bytecode.compile_source(data, modpath)
+            return code, ispackage, modpath
+        if import_error is not None:
+            raise ZipImportError(
+                f"module load failed: {import_error}", name=fullname
+            ) from import_error
+        raise ZipImportError(f"can't find module {fullname!r}", name=fullname)
+
+    def _source_stamp(self, path: str) -> tuple[int, int] | None:
+        files = self._get_files()
+        if path not in files:
+            return None
+        member = files[path]
+        return bytecode.dos_to_unix(member.dos_date, member.dos_time), member.file_size
+
+    def _source_bytes(self, path: str) -> bytes | None:
+        files = self._get_files()
+        if path not in files:
+            return None
+        return read_member(self.archive, files[path])
+
+    def __repr__(self) -> str:
+        return f'<zipimporter object "{self.archive}{SEP}{self.prefix}">'

@@ -13,6 +13,7 @@ a big archive costs one read and one short loop.
 
 from __future__ import annotations
 
+import contextlib
 import io
 import os
 import struct
@@ -179,7 +180,7 @@ class DirectoryIndex(Mapping[str, Member]):
     central directory record.
     """
 
-    __slots__ = ("archive", "layout", "stat", "_records", "_offsets")
+    __slots__ = ("_offsets", "_records", "archive", "layout", "stat")
 
     def __init__(
         self,
@@ -254,13 +255,16 @@ class DirectoryIndex(Mapping[str, Member]):
         return usize, csize, offset
 
 
-def read_directory(archive: str) -> DirectoryIndex:
-    """Read the central directory of *archive* into a :class:`DirectoryIndex`."""
+def _open(archive: str) -> io.BufferedReader:
     try:
-        fp = io.open_code(archive)
+        return io.open_code(archive)  # type: ignore[return-value]
     except (OSError, ValueError):
         raise _fail(archive, "can't open Zip file") from None
-    with fp:
+
+
+def read_directory(archive: str) -> DirectoryIndex:
+    """Read the central directory of *archive* into a :class:`DirectoryIndex`."""
+    with _open(archive) as fp:
         # GH-87235: restore the offset, as the stdlib does, in case the file
         # descriptor is shared (/dev/fd/N).
         start = fp.tell()
@@ -273,10 +277,8 @@ def read_directory(archive: str) -> DirectoryIndex:
             except OSError as exc:
                 raise _fail(archive, f"can't read Zip file ({exc.strerror or exc})") from None
         finally:
-            try:
+            with contextlib.suppress(OSError):
                 fp.seek(start)
-            except OSError:
-                pass
     if len(records) != layout.cd_size:
         raise _fail(archive, "truncated central directory")
     offsets = _index_records(records, layout.entries, archive)

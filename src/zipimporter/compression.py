@@ -72,14 +72,14 @@ def _zstd_module() -> Any:
 def _unzstd(data: bytes, limit: int) -> bytes:
     zstd = _zstd_module()
     if zstd is None:
-        raise _Unavailable(
+        raise _CodecUnavailableError(
             "zstd (method 93) needs Python 3.14 or the 'zstd' extra: "
             "pip install 'zipimporter[zstd]'"
         )
     return zstd.ZstdDecompressor().decompress(data, limit)  # type: ignore[no-any-return]
 
 
-class _Unavailable(Exception):
+class _CodecUnavailableError(Exception):
     """The codec for a method exists in principle but not on this interpreter."""
 
 
@@ -104,14 +104,12 @@ def decompress(data: bytes, method: int, expected_size: int, where: str) -> byte
         return data
     func = _DECOMPRESSORS.get(method)
     if func is None:
-        raise ZipImportError(
-            f"unsupported compression method {method}: {where}"
-        )
+        raise ZipImportError(f"unsupported compression method {method}: {where}")
     try:
         out = func(data, expected_size + 1)
     except ZipImportError:
         raise
-    except _Unavailable as exc:
+    except _CodecUnavailableError as exc:
         raise ZipImportError(f"{exc}: {where}") from None
     except ImportError as exc:
         raise ZipImportError(
@@ -119,9 +117,7 @@ def decompress(data: bytes, method: int, expected_size: int, where: str) -> byte
             f"is not available: {where}"
         ) from None
     except (zlib.error, OSError, EOFError, ValueError, TypeError, LookupError, MemoryError) as exc:
-        raise ZipImportError(
-            f"corrupt {method_name(method)} data ({exc}): {where}"
-        ) from None
+        raise ZipImportError(f"corrupt {method_name(method)} data ({exc}): {where}") from None
     if len(out) != expected_size:
         raise ZipImportError(
             f"{method_name(method)} data decompresses to "

@@ -12,7 +12,6 @@ import warnings
 from collections.abc import Iterator
 from importlib import _bootstrap, _bootstrap_external  # type: ignore[attr-defined]
 from importlib.machinery import ModuleSpec
-from importlib.util import spec_from_file_location
 from types import CodeType, ModuleType
 from typing import Any
 
@@ -73,12 +72,12 @@ class zipimporter(_bootstrap_external._LoaderBasics):  # type: ignore[misc]  # n
 
     def __init__(self, path: str | os.PathLike[str]) -> None:
         if not isinstance(path, str):
-            # os.PathLike is accepted as a convenience; bytes are refused as
+            # os.PathLike is accepted as a convenience; bytes are refused, as
             # by the stdlib.
-            if not isinstance(path, os.PathLike) or not isinstance(
-                path := os.fspath(path), str
-            ):
+            fspath = os.fspath(path) if isinstance(path, os.PathLike) else None
+            if not isinstance(fspath, str):
                 raise TypeError(f"expected str, not {type(path)!r}")
+            path = fspath
         if not path:
             raise ZipImportError("archive path is empty", path=path)
         if ALT_SEP:
@@ -116,11 +115,13 @@ class zipimporter(_bootstrap_external._LoaderBasics):  # type: ignore[misc]  # n
         """
         if self._module_info(fullname) is not None:
             code, ispackage, modpath = self._module_code(fullname)
-            spec = spec_from_file_location(
-                fullname, modpath, loader=self,
-                submodule_search_locations=[] if ispackage else None,
-            )  # fmt: skip
-            assert spec is not None
+            # As spec_from_loader() builds it for the stdlib: origin is
+            # __file__ exactly as get_filename() gives it, not made absolute.
+            spec = ModuleSpec(fullname, self, origin=modpath, is_package=ispackage)
+            spec.has_location = True
+            if ispackage:
+                dirname = _bootstrap_external._path_split(modpath)[0]
+                spec.submodule_search_locations = [dirname]
             spec.loader_state = _PendingCode(code)
             return spec
         # Not a module or regular package: a directory may be a portion of a
@@ -304,10 +305,9 @@ class zipimporter(_bootstrap_external._LoaderBasics):  # type: ignore[misc]  # n
             if not name.startswith(self.prefix):
                 continue
             parts = name[plen:].split(SEP)
-            if len(parts) == 2 and parts[1].startswith("__init__.py"):
-                if parts[0] not in seen:
-                    seen.add(parts[0])
-                    yield prefix + parts[0], True
+            if len(parts) == 2 and parts[1].startswith("__init__.py") and parts[0] not in seen:
+                seen.add(parts[0])
+                yield prefix + parts[0], True
             if len(parts) != 1:
                 continue
             modname = inspect.getmodulename(parts[0])
@@ -352,19 +352,18 @@ class zipimporter(_bootstrap_external._LoaderBasics):  # type: ignore[misc]  # n
         import_error: ImportError | None = None
         for suffix, isbytecode, ispackage in _SEARCH_ORDER:
             fullpath = path + suffix
-            _bootstrap._verbose_message(
-                "trying {}{}{}", self.archive, SEP, fullpath, verbosity=2
-            )
+            _bootstrap._verbose_message("trying {}{}{}", self.archive, SEP, fullpath, verbosity=2)
             if fullpath not in files:
                 continue
             modpath = f"{self.archive}{SEP}{fullpath}"
             data = read_member(self.archive, files[fullpath])
             if isbytecode:
+                source = fullpath[:-1]
                 try:
                     code = bytecode.pyc_to_code(
                         data, fullname, fullpath,
-                        lambda: self._source_stamp(fullpath[:-1]),
-                        lambda: self._source_bytes(fullpath[:-1]),
+                        lambda s=source: self._source_stamp(s),
+                        lambda s=source: self._source_bytes(s),
                     )  # fmt: skip
                 except ImportError as exc:
                     import_error = exc

@@ -108,10 +108,7 @@ def main(argv: list[str] | None = None) -> int:
     counts = {
         "python": sys.version.split()[0],
         "run": result.testsRun,
-        "passed": result.testsRun
-        - failed
-        - len(result.skipped)
-        - len(result.expectedFailures),
+        "passed": result.testsRun - failed - len(result.skipped) - len(result.expectedFailures),
         "skipped": len(result.skipped),
         "expected_failures": len(result.expectedFailures),
         "failed": failed,

@@ -18,9 +18,11 @@ import io
 import os
 import struct
 import zlib
+from array import array
 from collections.abc import Iterator, KeysView, Mapping
 from typing import NamedTuple
 
+from . import index_cache
 from .compression import decompress
 from .errors import ZipImportError
 
@@ -176,40 +178,86 @@ def _decode_name(raw: bytes, flags: int, archive: str) -> str:
 class DirectoryIndex(Mapping[str, Member]):
     """The members of one archive by name (``os.sep``-separated, as in the stdlib).
 
-    Membership tests touch only a dict; ``index[name]`` decodes that member's
-    central directory record.
+    It keeps the central directory bytes and an open-addressing hash table
+    (an ``array``) from the CRC-32 of each member's raw name to its record, so
+    no per-member Python objects exist until a member is looked up; names that
+    are neither ASCII nor flagged UTF-8 (cp437) sit in a small dict.  Later
+    duplicates of a name win, as in the stdlib's dict.
     """
 
-    __slots__ = ("_offsets", "_records", "archive", "layout", "stat")
+    __slots__ = ("_count", "_mask", "_others", "_records", "_table", "archive", "layout", "stat")
 
     def __init__(
         self,
         archive: str,
         layout: Layout,
         records: bytes,
-        offsets: dict[str, int],
+        table: array,
+        others: dict[str, int],
+        count: int,
         stat: os.stat_result | None = None,
     ) -> None:
         self.archive = archive
         self.layout = layout
         self.stat = stat
         self._records = records
-        self._offsets = offsets
+        self._table = table
+        self._mask = len(table) - 1
+        self._others = others
+        self._count = count
+
+    def _find(self, name: object) -> int:
+        """The offset of *name*'s central directory record, or -1."""
+        if not isinstance(name, str):
+            return -1
+        if self._others and name in self._others:
+            return self._others[name]
+        try:
+            raw = (name if SEP == "/" else name.replace(SEP, "/")).encode()
+        except UnicodeEncodeError:
+            return -1
+        rec = self._records
+        table = self._table
+        mask = self._mask
+        n = len(raw)
+        h = zlib.crc32(raw) & mask
+        while slot := table[h]:
+            pos = slot - 1
+            if (
+                rec[pos + 46 : pos + 46 + n] == raw
+                and pos + 46 + n <= len(rec)
+                and _name_length(rec, pos) == n
+            ):
+                return pos
+            h = (h + 1) & mask
+        return -1
 
     def __contains__(self, name: object) -> bool:
-        return name in self._offsets
+        return self._find(name) >= 0
 
     def __len__(self) -> int:
-        return len(self._offsets)
+        return self._count
 
     def __iter__(self) -> Iterator[str]:
-        return iter(self._offsets)
+        return iter(self.keys())
 
     def keys(self) -> KeysView[str]:
-        return self._offsets.keys()
+        """The member names, decoded now (the index itself keeps only bytes)."""
+        return dict.fromkeys(self._names()).keys()
+
+    def _names(self) -> Iterator[str]:
+        rec = self._records
+        pos = 0
+        for _ in range(self.layout.entries):
+            _, flags, nlen, elen, clen = _CENTRAL_SCAN.unpack_from(rec, pos)
+            start = pos + _CENTRAL.size
+            yield _decode_name(rec[start : start + nlen], flags, self.archive)
+            pos = start + nlen + elen + clen
 
     def __getitem__(self, name: str) -> Member:
-        pos = self._offsets[name]
+        pos = self._find(name)
+        if pos < 0:
+            raise KeyError(name)
         rec = self._records
         (_, _, _, flags, method, dos_time, dos_date, crc, csize, usize,
          nlen, elen, _, _, _, _, offset) = _CENTRAL.unpack_from(rec, pos)  # fmt: skip
@@ -281,40 +329,69 @@ def read_directory(archive: str) -> DirectoryIndex:
                 fp.seek(start)
     if len(records) != layout.cd_size:
         raise _fail(archive, "truncated central directory")
-    offsets = _index_records(records, layout.entries, archive)
-    return DirectoryIndex(archive, layout, records, offsets, st)
+    built = index_cache.load(archive, records, layout.entries)
+    if built is None:
+        built = build_table(records, layout.entries, archive)
+        if layout.entries >= index_cache.MIN_ENTRIES:
+            index_cache.store(archive, records, layout.entries, built)
+    return DirectoryIndex(archive, layout, records, *built, st)
 
 
-def _index_records(records: bytes, entries: int, archive: str) -> dict[str, int]:
-    offsets: dict[str, int] = {}
-    scan = _CENTRAL_SCAN.unpack_from
+def _name_length(records: bytes, pos: int) -> int:
+    return records[pos + 28] | records[pos + 29] << 8
+
+
+def build_table(records: bytes, entries: int, archive: str) -> tuple[array, dict[str, int], int]:
+    """Hash the central directory's names: (table, cp437 names, number of distinct names).
+
+    The table has a power-of-two size at least twice the entry count, so the
+    probe loops always end; each slot holds a record offset + 1 (0 is empty).
+    """
     size = len(records)
-    fixed = _CENTRAL.size
-    pos = count = 0
-    while pos + 4 <= size:
-        if pos + fixed > size:
-            if records[pos : pos + 4] == b"PK\x01\x02":
-                raise _fail(archive, f"truncated central directory entry #{count}")
-            break
-        sig, flags, nlen, elen, clen = scan(records, pos)
-        if sig != _CENTRAL_SIG:
-            break
-        name_end = pos + fixed + nlen
-        end = name_end + elen + clen
-        if end > size:
-            raise _fail(archive, f"central directory entry #{count} runs past its end")
-        name = records[pos + fixed : name_end]
-        if flags & FLAG_UTF8 or not name.isascii():
-            offsets[_decode_name(name, flags, archive)] = pos
-        elif SEP == "/":
-            offsets[name.decode("ascii")] = pos
+    limit = min(entries, size // _CENTRAL.size)
+    slots = 1 << max(limit * 2 - 1, 1).bit_length()
+    mask = slots - 1
+    table = array("I" if size < _U32 else "Q", bytes(slots * (4 if size < _U32 else 8)))
+    others: dict[str, int] = {}
+    scan = _CENTRAL_SCAN.unpack_from
+    crc32 = zlib.crc32
+    pos = duplicates = count = 0
+    try:
+        for count in range(limit):  # noqa: B007  (count is used after the loop)
+            sig, flags, nlen, elen, clen = scan(records, pos)
+            if sig != _CENTRAL_SIG:
+                break
+            start = pos + 46
+            end = start + nlen
+            raw = records[start:end]
+            if not raw.isascii():
+                name = _decode_name(raw, flags, archive)  # raises on bad UTF-8
+                if not flags & FLAG_UTF8:
+                    duplicates += name in others
+                    others[name] = pos
+                    pos = end + elen + clen
+                    continue
+            h = crc32(raw) & mask
+            while slot := table[h]:
+                other = slot - 1
+                if (
+                    records[other + 46 : other + 46 + nlen] == raw
+                    and _name_length(records, other) == nlen
+                ):
+                    duplicates += 1
+                    break
+                h = (h + 1) & mask
+            table[h] = pos + 1
+            pos = end + elen + clen
         else:
-            offsets[name.decode("ascii").replace("/", SEP)] = pos
-        pos = end
-        count += 1
-    if count != entries and not (entries == _U16 and count > entries):
+            count = limit
+    except struct.error:
+        raise _fail(archive, f"truncated central directory entry #{count}") from None
+    if pos > size:
+        raise _fail(archive, f"central directory entry #{count - 1} runs past its end")
+    if count != entries:
         raise _fail(archive, f"mismatched num_entries: {count} should be {entries}")
-    return offsets
+    return table, others, count - duplicates
 
 
 def read_member(archive: str, member: Member) -> bytes:

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import os
 import sys
 import zipimport
 from types import TracebackType
 from typing import Any
 
+from . import cachedir
 from .importer import zipimporter
 
 __all__ = ["Installation", "install", "installed", "uninstall"]
@@ -48,8 +50,13 @@ class Installation:
             uninstall()
 
 
-def install() -> Installation:
+def install(*, cache: bool | str | os.PathLike[str] = True) -> Installation:
     """Use our importer for archive paths on ``sys.path``.
+
+    *cache* is True for the on-disk caches (persistent directory index and
+    compiled-source cache) where the environment puts them (see
+    :mod:`zipimporter.cachedir`), False to turn them off, or a directory to
+    keep them in.  :func:`uninstall` puts the environment's choice back.
 
     Our hook takes the stdlib zipimporter's place in ``sys.path_hooks`` (or
     goes first if it is absent), and ``sys.path_importer_cache`` entries made
@@ -57,6 +64,10 @@ def install() -> Installation:
     that they are looked up again.  Installing twice is harmless.
     """
     global _replaced_stdlib
+    if cache is False:
+        cachedir.configure(None)
+    elif cache is not True:
+        cachedir.configure(cache)
     if installed():
         return Installation(owner=False)
     try:
@@ -76,6 +87,7 @@ def install() -> Installation:
 
 def uninstall() -> None:
     """Undo :func:`install`: restore ``sys.path_hooks`` and the importer cache."""
+    cachedir.configure()
     if not installed():
         return
     i = sys.path_hooks.index(zipimporter)

@@ -15,7 +15,7 @@ from importlib.machinery import ModuleSpec
 from types import CodeType, ModuleType
 from typing import Any
 
-from . import bytecode
+from . import bytecode, bytecode_cache
 from .archive import DirectoryIndex, Member, read_directory, read_member
 from .errors import ZipImportError
 
@@ -113,8 +113,14 @@ class zipimporter(_bootstrap_external._LoaderBasics):  # type: ignore[misc]  # n
 
         Returns None if the module cannot be found.
         """
-        if self._module_info(fullname) is not None:
-            code, ispackage, modpath = self._module_code(fullname)
+        ispackage = self._module_info(fullname)
+        if ispackage is not None:
+            try:
+                code, ispackage, modpath = self._module_code(fullname)
+            except ZipImportError:
+                # As the stdlib: still a spec (origin '<unknown>'), so that
+                # find_spec() doesn't raise; loading it raises the error.
+                return _bootstrap.spec_from_loader(fullname, self, is_package=ispackage)  # type: ignore[no-any-return]
             # As spec_from_loader() builds it for the stdlib: origin is
             # __file__ exactly as get_filename() gives it, not made absolute.
             spec = ModuleSpec(fullname, self, origin=modpath, is_package=ispackage)
@@ -353,15 +359,15 @@ class zipimporter(_bootstrap_external._LoaderBasics):  # type: ignore[misc]  # n
         for suffix, isbytecode, ispackage in _SEARCH_ORDER:
             fullpath = path + suffix
             _bootstrap._verbose_message("trying {}{}{}", self.archive, SEP, fullpath, verbosity=2)
-            if fullpath not in files:
+            member = files.get(fullpath)
+            if member is None:
                 continue
             modpath = f"{self.archive}{SEP}{fullpath}"
-            data = read_member(self.archive, files[fullpath])
             if isbytecode:
                 source = fullpath[:-1]
                 try:
                     code = bytecode.pyc_to_code(
-                        data, fullname, fullpath,
+                        read_member(self.archive, member), fullname, fullpath,
                         lambda s=source: self._source_stamp(s),
                         lambda s=source: self._source_bytes(s),
                     )  # fmt: skip
@@ -372,7 +378,10 @@ class zipimporter(_bootstrap_external._LoaderBasics):  # type: ignore[misc]  # n
                     _bootstrap._verbose_message(f"bytecode is stale for {fullname!r}")
                     continue
             else:
-                code = bytecode.compile_source(data, modpath)
+                code = bytecode_cache.load(self.archive, member, modpath)
+                if code is None:
+                    code = bytecode.compile_source(read_member(self.archive, member), modpath)
+                    bytecode_cache.store(self.archive, member, modpath, code)
             return code, ispackage, modpath
         if import_error is not None:
             raise ZipImportError(
@@ -381,17 +390,14 @@ class zipimporter(_bootstrap_external._LoaderBasics):  # type: ignore[misc]  # n
         raise ZipImportError(f"can't find module {fullname!r}", name=fullname)
 
     def _source_stamp(self, path: str) -> tuple[int, int] | None:
-        files = self._get_files()
-        if path not in files:
+        member = self._get_files().get(path)
+        if member is None:
             return None
-        member = files[path]
         return bytecode.dos_to_unix(member.dos_date, member.dos_time), member.file_size
 
     def _source_bytes(self, path: str) -> bytes | None:
-        files = self._get_files()
-        if path not in files:
-            return None
-        return read_member(self.archive, files[path])
+        member = self._get_files().get(path)
+        return None if member is None else read_member(self.archive, member)
 
     def __repr__(self) -> str:
         return f'<zipimporter object "{self.archive}{SEP}{self.prefix}">'

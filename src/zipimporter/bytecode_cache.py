@@ -1,0 +1,81 @@
+"""Compiled code of archive sources, cached outside the archive.
+
+A source-only module in an archive would otherwise be compiled on every run.
+The cache file is a standard-layout ``.pyc`` (magic number, flags = unchecked
+hash-based, then 8 bytes of key, then marshal data) whose key is the member's
+CRC-32 and size, so a changed member simply misses.  Its path comes from
+``importlib.util.cache_from_source``, which carries the interpreter's cache
+tag and optimization level: under ``sys.pycache_prefix`` it mirrors the
+archive's path there, as the stdlib would for a source file; otherwise it sits
+in our cache directory under a hash of the archive's real path.  Nothing is
+written when ``sys.dont_write_bytecode`` is set.
+"""
+
+from __future__ import annotations
+
+import _imp
+import functools
+import hashlib
+import marshal
+import os
+import struct
+import sys
+from importlib.util import MAGIC_NUMBER, cache_from_source
+from types import CodeType
+
+from .archive import Member
+from .cachedir import atomic_write, cache_root, read_file
+
+__all__ = ["load", "store"]
+
+_HEADER = struct.Struct("<4sIII")  # magic, flags, crc32, size
+_FLAGS = 0b01  # hash-based, unchecked: our key stands where the source hash would
+_MAX_FILE = 1 << 28
+
+
+@functools.lru_cache(maxsize=256)
+def _archive_key(archive: str) -> str:
+    return hashlib.sha256(os.fsencode(os.path.realpath(archive))).hexdigest()[:32]
+
+
+def _path(archive: str, member: Member, modpath: str) -> str | None:
+    root = cache_root()
+    if root is None:
+        return None
+    try:
+        if sys.pycache_prefix:
+            return cache_from_source(os.path.abspath(modpath))
+        return cache_from_source(os.path.join(root, "bytecode", _archive_key(archive), member.name))
+    except (NotImplementedError, ValueError):  # no cache_tag on this interpreter
+        return None
+
+
+def _header(member: Member) -> bytes:
+    return _HEADER.pack(MAGIC_NUMBER, _FLAGS, member.crc, member.file_size & 0xFFFFFFFF)
+
+
+def load(archive: str, member: Member, modpath: str) -> CodeType | None:
+    """The cached code for this exact member, with ``co_filename`` set to *modpath*."""
+    path = _path(archive, member, modpath)
+    if path is None:
+        return None
+    data = read_file(path, _MAX_FILE)
+    if data is None or data[: _HEADER.size] != _header(member):
+        return None
+    try:
+        code = marshal.loads(memoryview(data)[_HEADER.size :])
+    except (EOFError, ValueError, TypeError):
+        return None
+    if not isinstance(code, CodeType):
+        return None
+    _imp._fix_co_filename(code, modpath)
+    return code
+
+
+def store(archive: str, member: Member, modpath: str, code: CodeType) -> None:
+    """Cache *code*, compiled from *member* (silently skipped on failure)."""
+    if sys.dont_write_bytecode:
+        return
+    path = _path(archive, member, modpath)
+    if path is not None:
+        atomic_write(path, _header(member) + marshal.dumps(code))

@@ -13,18 +13,18 @@ a big archive costs one read and one short loop.
 
 from __future__ import annotations
 
-import contextlib
 import io
 import os
 import struct
 import zlib
-from array import array
-from collections.abc import Iterator, KeysView, Mapping
-from typing import NamedTuple
 
 from . import index_cache
 from .compression import decompress
 from .errors import ZipImportError
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from collections.abc import Iterator, KeysView
 
 __all__ = ["DirectoryIndex", "Layout", "Member", "read_directory", "read_member"]
 
@@ -54,31 +54,78 @@ FLAG_DATA_DESCRIPTOR = 0x0008
 FLAG_UTF8 = 0x0800
 
 
-class Layout(NamedTuple):
+class _Record:
+    """Named fields on plain slots (``typing``/``collections`` would cost import time)."""
+
+    __slots__: tuple[str, ...] = ()
+
+    def __eq__(self, other: object) -> bool:
+        return type(other) is type(self) and all(
+            getattr(self, f) == getattr(other, f) for f in self.__slots__
+        )
+
+    __hash__ = None  # type: ignore[assignment]
+
+    def __repr__(self) -> str:
+        fields = ", ".join(f"{f}={getattr(self, f)!r}" for f in self.__slots__)
+        return f"{type(self).__name__}({fields})"
+
+
+class Layout(_Record):
     """Where the central directory is, as found from the archive's end."""
 
-    file_size: int
-    cd_start: int  # absolute file offset of the central directory
-    cd_size: int
-    entries: int
-    prepended: int  # bytes before the ZIP data, e.g. a ``#!`` line
-    comment: bytes
-    zip64: bool
+    __slots__ = ("file_size", "cd_start", "cd_size", "entries", "prepended", "comment", "zip64")
+
+    def __init__(
+        self,
+        file_size: int,
+        cd_start: int,
+        cd_size: int,
+        entries: int,
+        prepended: int,
+        comment: bytes,
+        zip64: bool,
+    ) -> None:
+        self.file_size = file_size
+        self.cd_start = cd_start  # absolute file offset of the central directory
+        self.cd_size = cd_size
+        self.entries = entries
+        self.prepended = prepended  # bytes before the ZIP data, e.g. a ``#!`` line
+        self.comment = comment
+        self.zip64 = zip64
 
 
-class Member(NamedTuple):
+class Member(_Record):
     """One central directory entry, decoded on lookup."""
 
-    name: str  # as in the index: '/' replaced by os.sep
-    raw_name: bytes
-    method: int
-    flags: int
-    crc: int
-    compressed_size: int
-    file_size: int
-    header_offset: int  # absolute file offset of the local header
-    dos_time: int
-    dos_date: int
+    __slots__ = (
+        "name", "raw_name", "method", "flags", "crc", "compressed_size", "file_size",
+        "header_offset", "dos_time", "dos_date",
+    )  # fmt: skip
+
+    def __init__(
+        self,
+        name: str,
+        raw_name: bytes,
+        method: int,
+        flags: int,
+        crc: int,
+        compressed_size: int,
+        file_size: int,
+        header_offset: int,
+        dos_time: int,
+        dos_date: int,
+    ) -> None:
+        self.name = name  # as in the index: '/' replaced by os.sep
+        self.raw_name = raw_name
+        self.method = method
+        self.flags = flags
+        self.crc = crc
+        self.compressed_size = compressed_size
+        self.file_size = file_size
+        self.header_offset = header_offset  # absolute file offset of the local header
+        self.dos_time = dos_time
+        self.dos_date = dos_date
 
     @property
     def is_dir(self) -> bool:
@@ -175,12 +222,13 @@ def _decode_name(raw: bytes, flags: int, archive: str) -> str:
     return name if SEP == "/" else name.replace("/", SEP)
 
 
-class DirectoryIndex(Mapping[str, Member]):
+class DirectoryIndex:
     """The members of one archive by name (``os.sep``-separated, as in the stdlib).
 
-    It keeps the central directory bytes and an open-addressing hash table
-    (an ``array``) from the CRC-32 of each member's raw name to its record, so
-    no per-member Python objects exist until a member is looked up; names that
+    It keeps the central directory bytes and an open-addressing hash table (a
+    ``memoryview`` of uint32 or uint64) from the CRC-32 of each member's raw
+    name to its record, so no per-member Python objects exist until a member
+    is looked up; names that
     are neither ASCII nor flagged UTF-8 (cp437) sit in a small dict.  Later
     duplicates of a name win, as in the stdlib's dict.
     """
@@ -192,7 +240,7 @@ class DirectoryIndex(Mapping[str, Member]):
         archive: str,
         layout: Layout,
         records: bytes,
-        table: array,
+        table: memoryview,
         others: dict[str, int],
         count: int,
         stat: os.stat_result | None = None,
@@ -235,6 +283,16 @@ class DirectoryIndex(Mapping[str, Member]):
     def __contains__(self, name: object) -> bool:
         return self._find(name) >= 0
 
+    def get(self, name: str, default: Member | None = None) -> Member | None:
+        pos = self._find(name)
+        return default if pos < 0 else self._member(pos, name)
+
+    def items(self) -> Iterator[tuple[str, Member]]:
+        return ((name, self[name]) for name in self)
+
+    def values(self) -> Iterator[Member]:
+        return (self[name] for name in self)
+
     def __len__(self) -> int:
         return self._count
 
@@ -258,6 +316,9 @@ class DirectoryIndex(Mapping[str, Member]):
         pos = self._find(name)
         if pos < 0:
             raise KeyError(name)
+        return self._member(pos, name)
+
+    def _member(self, pos: int, name: str) -> Member:
         rec = self._records
         (_, _, _, flags, method, dos_time, dos_date, crc, csize, usize,
          nlen, elen, _, _, _, _, offset) = _CENTRAL.unpack_from(rec, pos)  # fmt: skip
@@ -325,8 +386,10 @@ def read_directory(archive: str) -> DirectoryIndex:
             except OSError as exc:
                 raise _fail(archive, f"can't read Zip file ({exc.strerror or exc})") from None
         finally:
-            with contextlib.suppress(OSError):
+            try:
                 fp.seek(start)
+            except OSError:
+                pass
     if len(records) != layout.cd_size:
         raise _fail(archive, "truncated central directory")
     built = index_cache.load(archive, records, layout.entries)
@@ -341,7 +404,9 @@ def _name_length(records: bytes, pos: int) -> int:
     return records[pos + 28] | records[pos + 29] << 8
 
 
-def build_table(records: bytes, entries: int, archive: str) -> tuple[array, dict[str, int], int]:
+def build_table(
+    records: bytes, entries: int, archive: str
+) -> tuple[memoryview, dict[str, int], int]:
     """Hash the central directory's names: (table, cp437 names, number of distinct names).
 
     The table has a power-of-two size at least twice the entry count, so the
@@ -351,7 +416,9 @@ def build_table(records: bytes, entries: int, archive: str) -> tuple[array, dict
     limit = min(entries, size // _CENTRAL.size)
     slots = 1 << max(limit * 2 - 1, 1).bit_length()
     mask = slots - 1
-    table = array("I" if size < _U32 else "Q", bytes(slots * (4 if size < _U32 else 8)))
+    # memoryview.cast rather than array: importing array imports collections.
+    typecode = "I" if size < _U32 else "Q"
+    table = memoryview(bytearray(slots * (4 if typecode == "I" else 8))).cast(typecode)
     others: dict[str, int] = {}
     scan = _CENTRAL_SCAN.unpack_from
     crc32 = zlib.crc32
@@ -438,7 +505,7 @@ def read_member(archive: str, member: Member) -> bytes:
             path=archive,
         )
     data_at = _LOCAL.size + nlen + _LOCAL.unpack_from(buf, 0)[10]
-    raw = buf[data_at : data_at + member.compressed_size]
+    raw = memoryview(buf)[data_at : data_at + member.compressed_size]  # no copy
     if len(raw) != member.compressed_size:
         raise ZipImportError(f"truncated member data: {where}", path=archive)
     data = decompress(raw, member.method, member.file_size, where)

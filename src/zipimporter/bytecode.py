@@ -11,10 +11,12 @@ from __future__ import annotations
 import _imp
 import marshal
 import time
-import tokenize
-from collections.abc import Callable
-from importlib.util import MAGIC_NUMBER
+from importlib._bootstrap_external import MAGIC_NUMBER  # type: ignore[attr-defined]
 from types import CodeType
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from collections.abc import Callable
 
 __all__ = ["compile_source", "decode_source", "dos_to_unix", "pyc_to_code"]
 
@@ -108,6 +110,8 @@ def decode_source(source: bytes) -> str:
     Unlike ``importlib.util.decode_source`` this keeps the line endings, as the
     stdlib zipimport's ``get_source`` does.
     """
+    import tokenize  # only get_source needs it; it costs import time
+
     lines = iter(source.splitlines(keepends=True))
     encoding, _ = tokenize.detect_encoding(lambda: next(lines, b""))
     return source.decode(encoding)

@@ -14,40 +14,53 @@ written when ``sys.dont_write_bytecode`` is set.
 from __future__ import annotations
 
 import _imp
-import functools
-import hashlib
 import marshal
 import os
 import struct
 import sys
-from importlib.util import MAGIC_NUMBER, cache_from_source
+from importlib._bootstrap_external import (  # type: ignore[attr-defined]
+    MAGIC_NUMBER,
+    cache_from_source,
+)
 from types import CodeType
 
 from .archive import Member
-from .cachedir import atomic_write, cache_root, read_file
+from .cachedir import atomic_write, cache_root, path_key, read_file
 
 __all__ = ["load", "store"]
 
+_TAG = sys.implementation.cache_tag
+SEP = os.sep
 _HEADER = struct.Struct("<4sIII")  # magic, flags, crc32, size
 _FLAGS = 0b01  # hash-based, unchecked: our key stands where the source hash would
 _MAX_FILE = 1 << 28
 
 
-@functools.lru_cache(maxsize=256)
+_archive_keys: dict[str, str] = {}
+
+
 def _archive_key(archive: str) -> str:
-    return hashlib.sha256(os.fsencode(os.path.realpath(archive))).hexdigest()[:32]
+    key = _archive_keys.get(archive)
+    if key is None:
+        if len(_archive_keys) > 256:
+            _archive_keys.clear()
+        key = _archive_keys[archive] = path_key(archive)
+    return key
 
 
 def _path(archive: str, member: Member, modpath: str) -> str | None:
     root = cache_root()
-    if root is None:
+    if root is None or _TAG is None:
         return None
-    try:
-        if sys.pycache_prefix:
-            return cache_from_source(os.path.abspath(modpath))
-        return cache_from_source(os.path.join(root, "bytecode", _archive_key(archive), member.name))
-    except (NotImplementedError, ValueError):  # no cache_tag on this interpreter
-        return None
+    if sys.pycache_prefix:
+        return cache_from_source(os.path.abspath(modpath))  # type: ignore[no-any-return]
+    # What cache_from_source() would give for <root>/bytecode/<archive>/<member>
+    # with __pycache__ left out, built directly as this is on every import.
+    opt = sys.flags.optimize
+    return (
+        f"{root}{SEP}bytecode{SEP}{_archive_key(archive)}{SEP}"
+        f"{member.name.removesuffix('.py')}.{_TAG}{f'.opt-{opt}' if opt else ''}.pyc"
+    )
 
 
 def _header(member: Member) -> bytes:

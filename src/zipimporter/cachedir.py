@@ -13,11 +13,10 @@ silent.
 
 from __future__ import annotations
 
-import contextlib
 import os
-import tempfile
+import zlib
 
-__all__ = ["atomic_write", "cache_root", "configure", "read_file"]
+__all__ = ["atomic_write", "cache_root", "configure", "path_key", "read_file"]
 
 _UNSET = object()
 _override: object = _UNSET  # str path, None (off), or _UNSET (use the environment)
@@ -47,11 +46,24 @@ def cache_root() -> str | None:
     return os.path.join(base, "zipimporter")
 
 
+def path_key(path: str) -> str:
+    """A short stable name for a file's real path (a cache subdirectory or file name).
+
+    Not cryptographic: a clash only makes two archives share cache slots, and
+    every cache entry is validated against the archive's own bytes.
+    """
+    raw = os.fsencode(os.path.realpath(path))
+    return f"{zlib.crc32(raw):08x}{zlib.adler32(raw):08x}{len(raw):04x}"
+
+
 def read_file(path: str, limit: int) -> bytes | None:
     """The contents of *path* if it exists and is at most *limit* bytes, else None."""
     try:
         with open(path, "rb") as fp:
-            data = fp.read(limit + 1)
+            # Check the size first: read(limit) would allocate *limit* bytes.
+            if os.fstat(fp.fileno()).st_size > limit:
+                return None
+            data = fp.read()
     except (OSError, ValueError):
         return None
     return data if len(data) <= limit else None
@@ -63,18 +75,21 @@ def atomic_write(path: str, data: bytes) -> bool:
     Readers see the old file or the new one, never a partial one, however many
     processes write at once.
     """
-    directory = os.path.dirname(path)
+    # A unique name beside the target (tempfile would cost its import time).
+    tmp = f"{path}.{os.getpid()}.{os.urandom(6).hex()}.tmp"
     try:
-        os.makedirs(directory, mode=0o700, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=".tmp-", dir=directory)
+        os.makedirs(os.path.dirname(path), mode=0o700, exist_ok=True)
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     except (OSError, ValueError):
         return False
     try:
-        with os.fdopen(fd, "wb") as fp:
+        with open(fd, "wb") as fp:
             fp.write(data)
         os.replace(tmp, path)
     except (OSError, ValueError):
-        with contextlib.suppress(OSError):
+        try:
             os.unlink(tmp)
+        except OSError:
+            pass
         return False
     return True

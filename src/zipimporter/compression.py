@@ -7,10 +7,12 @@ that inflates past its declared size is detected without allocating the excess.
 from __future__ import annotations
 
 import zlib
-from collections.abc import Callable
-from typing import Any
 
 from .errors import ZipImportError
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from collections.abc import Callable
 
 __all__ = ["METHOD_NAMES", "decompress", "method_name"]
 
@@ -33,17 +35,17 @@ def method_name(method: int) -> str:
     return METHOD_NAMES.get(method, f"method {method}")
 
 
-def _inflate(data: bytes, limit: int) -> bytes:
+def _inflate(data: bytes | memoryview, limit: int) -> bytes:
     return zlib.decompressobj(-15).decompress(data, limit)
 
 
-def _bunzip2(data: bytes, limit: int) -> bytes:
+def _bunzip2(data: bytes | memoryview, limit: int) -> bytes:
     import bz2
 
     return bz2.BZ2Decompressor().decompress(data, limit)
 
 
-def _unlzma(data: bytes, limit: int) -> bytes:
+def _unlzma(data: bytes | memoryview, limit: int) -> bytes:
     import lzma
 
     # ZIP's LZMA (APPNOTE 5.8): 2 bytes version, 2 bytes properties size,
@@ -53,14 +55,17 @@ def _unlzma(data: bytes, limit: int) -> bytes:
     psize = int.from_bytes(data[2:4], "little")
     if len(data) < 4 + psize:
         raise ValueError("truncated LZMA properties")
-    filt = lzma._decode_filter_properties(  # type: ignore[attr-defined]
-        lzma.FILTER_LZMA1, bytes(data[4 : 4 + psize])
-    )
-    d = lzma.LZMADecompressor(lzma.FORMAT_RAW, filters=[filt])
-    return d.decompress(data[4 + psize :], limit)
+    try:
+        filt = lzma._decode_filter_properties(  # type: ignore[attr-defined]
+            lzma.FILTER_LZMA1, bytes(data[4 : 4 + psize])
+        )
+        d = lzma.LZMADecompressor(lzma.FORMAT_RAW, filters=[filt])
+        return d.decompress(data[4 + psize :], limit)
+    except lzma.LZMAError as exc:  # not an OSError or ValueError: report it as one
+        raise ValueError(str(exc)) from None
 
 
-def _zstd_module() -> Any:
+def _zstd_module() -> object:
     for name in ("compression.zstd", "backports.zstd"):
         try:
             return __import__(name, fromlist=["ZstdDecompressor"])
@@ -69,21 +74,21 @@ def _zstd_module() -> Any:
     return None
 
 
-def _unzstd(data: bytes, limit: int) -> bytes:
+def _unzstd(data: bytes | memoryview, limit: int) -> bytes:
     zstd = _zstd_module()
     if zstd is None:
         raise _CodecUnavailableError(
             "zstd (method 93) needs Python 3.14 or the 'zstd' extra: "
             "pip install 'zipimporter[zstd]'"
         )
-    return zstd.ZstdDecompressor().decompress(data, limit)  # type: ignore[no-any-return]
+    return zstd.ZstdDecompressor().decompress(data, limit)  # type: ignore[attr-defined,no-any-return]
 
 
 class _CodecUnavailableError(Exception):
     """The codec for a method exists in principle but not on this interpreter."""
 
 
-_DECOMPRESSORS: dict[int, Callable[[bytes, int], bytes]] = {
+_DECOMPRESSORS: dict[int, Callable[[bytes | memoryview, int], bytes]] = {
     DEFLATED: _inflate,
     BZIP2: _bunzip2,
     LZMA: _unlzma,
@@ -91,7 +96,7 @@ _DECOMPRESSORS: dict[int, Callable[[bytes, int], bytes]] = {
 }
 
 
-def decompress(data: bytes, method: int, expected_size: int, where: str) -> bytes:
+def decompress(data: bytes | memoryview, method: int, expected_size: int, where: str) -> bytes:
     """Return the decompressed *data*, exactly *expected_size* bytes long.
 
     *where* names the member and archive for error messages.
@@ -101,7 +106,7 @@ def decompress(data: bytes, method: int, expected_size: int, where: str) -> byte
             raise ZipImportError(
                 f"stored member size mismatch ({len(data)} != {expected_size}): {where}"
             )
-        return data
+        return bytes(data)
     func = _DECOMPRESSORS.get(method)
     if func is None:
         raise ZipImportError(f"unsupported compression method {method}: {where}")
@@ -116,7 +121,16 @@ def decompress(data: bytes, method: int, expected_size: int, where: str) -> byte
             f"can't decompress {method_name(method)} data, {exc.name or 'its codec'} "
             f"is not available: {where}"
         ) from None
-    except (zlib.error, OSError, EOFError, ValueError, TypeError, LookupError, MemoryError) as exc:
+    except (
+        zlib.error,
+        OSError,
+        EOFError,
+        ValueError,
+        TypeError,
+        LookupError,
+        MemoryError,
+        OverflowError,
+    ) as exc:
         raise ZipImportError(f"corrupt {method_name(method)} data ({exc}): {where}") from None
     if len(out) != expected_size:
         raise ZipImportError(

@@ -5,17 +5,19 @@ from __future__ import annotations
 import os
 import sys
 import zipimport
-from types import TracebackType
-from typing import Any
 
 from . import cachedir
 from .importer import zipimporter
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from types import TracebackType
 
 __all__ = ["Installation", "install", "installed", "uninstall"]
 
 # What install() took out, so that uninstall() can put it back.
 _replaced_stdlib = False
-_saved_cache: dict[str, Any] = {}
+_saved_cache: dict[str, object] = {}
 
 
 def _is_stdlib_entry(finder: object) -> bool:

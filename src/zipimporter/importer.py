@@ -8,16 +8,19 @@ from __future__ import annotations
 
 import os
 import sys
-import warnings
-from collections.abc import Iterator
 from importlib import _bootstrap, _bootstrap_external  # type: ignore[attr-defined]
-from importlib.machinery import ModuleSpec
 from types import CodeType, ModuleType
-from typing import Any
 
 from . import bytecode, bytecode_cache
 from .archive import DirectoryIndex, Member, read_directory, read_member
 from .errors import ZipImportError
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from collections.abc import Iterator
+
+# importlib.machinery.ModuleSpec, without importing importlib.machinery.
+ModuleSpec = _bootstrap.ModuleSpec
 
 __all__ = ["ZipImportError", "zipimporter"]
 
@@ -113,11 +116,12 @@ class zipimporter(_bootstrap_external._LoaderBasics):  # type: ignore[misc]  # n
 
         Returns None if the module cannot be found.
         """
-        ispackage = self._module_info(fullname)
-        if ispackage is not None:
+        candidates = self._candidates(fullname)
+        if candidates:
             try:
-                code, ispackage, modpath = self._module_code(fullname)
+                code, ispackage, modpath = self._code_from(fullname, candidates)
             except ZipImportError:
+                ispackage = candidates[0][2]
                 # As the stdlib: still a spec (origin '<unknown>'), so that
                 # find_spec() doesn't raise; loading it raises the error.
                 return _bootstrap.spec_from_loader(fullname, self, is_package=ispackage)  # type: ignore[no-any-return]
@@ -150,6 +154,8 @@ class zipimporter(_bootstrap_external._LoaderBasics):  # type: ignore[misc]  # n
             self, fullname: str, path: object = None
         ) -> tuple[zipimporter | None, list[str]]:
             """Deprecated since Python 3.10. Use find_spec() instead."""
+            import warnings
+
             warnings.warn(
                 "zipimporter.find_loader() is deprecated and slated for "
                 "removal in Python 3.12; use find_spec() instead",
@@ -165,6 +171,8 @@ class zipimporter(_bootstrap_external._LoaderBasics):  # type: ignore[misc]  # n
 
         def find_module(self, fullname: str, path: object = None) -> zipimporter | None:
             """Deprecated since Python 3.10. Use find_spec() instead."""
+            import warnings
+
             warnings.warn(
                 "zipimporter.find_module() is deprecated and slated for "
                 "removal in Python 3.12; use find_spec() instead",
@@ -252,6 +260,8 @@ class zipimporter(_bootstrap_external._LoaderBasics):  # type: ignore[misc]  # n
 
         Deprecated since Python 3.10. Use exec_module() instead.
         """
+        import warnings
+
         warnings.warn(
             "zipimport.zipimporter.load_module() is deprecated and slated for "
             "removal in Python 3.12; use exec_module() instead",
@@ -283,7 +293,7 @@ class zipimporter(_bootstrap_external._LoaderBasics):  # type: ignore[misc]  # n
         _bootstrap._verbose_message("import {} # loaded from Zip {}", fullname, modpath)
         return mod
 
-    def get_resource_reader(self, fullname: str) -> Any:
+    def get_resource_reader(self, fullname: str) -> object:
         """Return the ResourceReader for a module (3.13) or package (3.11/3.12)."""
         if sys.version_info < (3, 13):
             try:
@@ -342,6 +352,17 @@ class zipimporter(_bootstrap_external._LoaderBasics):  # type: ignore[misc]  # n
     def _module_path(self, fullname: str) -> str:
         return self.prefix + fullname.rpartition(".")[2]
 
+    def _candidates(self, fullname: str) -> list[tuple[str, bool, bool, Member]]:
+        """The (path, isbytecode, ispackage, member) of a module's files, in search order."""
+        path = self._module_path(fullname)
+        get = self._get_files().get
+        found = []
+        for suffix, isbytecode, ispackage in _SEARCH_ORDER:
+            member = get(path + suffix)
+            if member is not None:
+                found.append((path + suffix, isbytecode, ispackage, member))
+        return found
+
     def _module_info(self, fullname: str) -> bool | None:
         """True for a package, False for a module, None if not in the archive."""
         path = self._module_path(fullname)
@@ -353,15 +374,14 @@ class zipimporter(_bootstrap_external._LoaderBasics):  # type: ignore[misc]  # n
 
     def _module_code(self, fullname: str) -> tuple[CodeType, bool, str]:
         """Return (code, ispackage, __file__) of the first usable candidate."""
-        path = self._module_path(fullname)
-        files = self._get_files()
+        return self._code_from(fullname, self._candidates(fullname))
+
+    def _code_from(
+        self, fullname: str, candidates: list[tuple[str, bool, bool, Member]]
+    ) -> tuple[CodeType, bool, str]:
         import_error: ImportError | None = None
-        for suffix, isbytecode, ispackage in _SEARCH_ORDER:
-            fullpath = path + suffix
+        for fullpath, isbytecode, ispackage, member in candidates:
             _bootstrap._verbose_message("trying {}{}{}", self.archive, SEP, fullpath, verbosity=2)
-            member = files.get(fullpath)
-            if member is None:
-                continue
             modpath = f"{self.archive}{SEP}{fullpath}"
             if isbytecode:
                 source = fullpath[:-1]

@@ -10,14 +10,12 @@ simply misses.  The file's own CRC guards against corruption and truncation.
 
 from __future__ import annotations
 
-import hashlib
 import marshal
 import os
 import struct
 import zlib
-from array import array
 
-from .cachedir import atomic_write, cache_root, read_file
+from .cachedir import atomic_write, cache_root, path_key, read_file
 
 __all__ = ["MIN_ENTRIES", "load", "store"]
 
@@ -30,15 +28,14 @@ _MAGIC = b"ZIPIDX\x00\x01"
 _HEADER = struct.Struct("<8sQQIIQBQQI")
 _MAX_FILE = 1 << 31
 
-Table = tuple[array, dict[str, int], int]
+Table = tuple[memoryview, dict[str, int], int]
 
 
 def _path(archive: str) -> str | None:
     root = cache_root()
     if root is None:
         return None
-    key = hashlib.sha256(os.fsencode(os.path.realpath(archive))).hexdigest()[:32]
-    return os.path.join(root, "index", key + ".idx")
+    return os.path.join(root, "index", path_key(archive) + ".idx")
 
 
 def _directory_key(records: bytes, entries: int) -> tuple[int, int, int, int]:
@@ -65,10 +62,9 @@ def load(archive: str, records: bytes, entries: int) -> Table | None:
         or count > n
     ):
         return None
-    table = array("I" if itemsize == 4 else "Q")
-    if table.itemsize != itemsize:
+    if itemsize not in (4, 8):
         return None
-    table.frombytes(payload[: tlen * itemsize])
+    table = memoryview(bytearray(payload[: tlen * itemsize])).cast("I" if itemsize == 4 else "Q")
     try:
         others = marshal.loads(payload[tlen * itemsize :])
     except (EOFError, ValueError, TypeError):

@@ -1,0 +1,277 @@
+"""zipimporter vs the stdlib zipimport vs the floor, side by side in one run.
+
+    python benchmarks/run.py [--repeat N] [--json FILE] [--entries N]
+
+Builds its own archives in a temp dir and prints, for each measure, the median
+time (or bytes) of ours, the stdlib's and the floor (the least work that
+could give the same result, e.g. reading the bytes), and the ratios.  Nothing
+here asserts a speed: the figures are for reading and tracking (--json).
+"""
+
+from __future__ import annotations
+
+import argparse
+import gc
+import json
+import os
+import random
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import tracemalloc
+import zipfile
+import zipimport
+import zlib
+from collections.abc import Callable
+from pathlib import Path
+
+import zipimporter
+from zipimporter import cachedir
+from zipimporter.archive import read_directory
+
+STDLIB_ZIP64 = sys.version_info >= (3, 13)
+SRC_DIR = str(Path(zipimporter.__file__).resolve().parent.parent)
+
+
+def median_time(func: Callable[[], object], repeat: int, setup: Callable[[], object] = lambda: None) -> float:
+    times = []
+    for _ in range(repeat):
+        setup()
+        gc.collect()
+        t0 = time.perf_counter()
+        func()
+        times.append(time.perf_counter() - t0)
+    return statistics.median(times)
+
+
+def build_many(path: str, entries: int) -> None:
+    with zipfile.ZipFile(path, "w") as zf:
+        for i in range(entries):
+            zf.writestr(f"pkg{i % 100}/sub/module_{i}.py", f"x = {i}\n")
+
+
+def module_source(i: int) -> str:
+    # A few functions and a class, so compiling costs what small real modules cost.
+    return (
+        f'"""Module {i}."""\n\nimport os\n\nVALUE = {i}\n\n'
+        + "".join(
+            f"def func_{j}(a, b={j}):\n    if a > b:\n        return [a * k for k in range(b)]\n"
+            f"    return {{'a': a, 'b': b, 'i': {i}}}\n\n"
+            for j in range(8)
+        )
+        + f"class C{i}:\n    def method(self, x):\n        return os.path.join(str(x), 'y')\n"
+    )
+
+
+def stdlib_open(path: str) -> None:
+    zipimport._zip_directory_cache.clear()
+    zipimport.zipimporter(path)
+
+
+def ours_open(path: str) -> None:
+    zipimporter._zip_directory_cache.clear()
+    zipimporter.zipimporter(path)
+
+
+def bench_open(tmp: str, entries: int, repeat: int, rows: list[dict[str, object]]) -> None:
+    big = os.path.join(tmp, f"many-{entries}.zip")
+    build_many(big, entries)
+    # Where the stdlib can't read ZIP64 (3.11/3.12), compare on a smaller archive.
+    cmp_entries = entries if STDLIB_ZIP64 else min(entries, 60_000)
+    cmp = big
+    if cmp_entries != entries:
+        cmp = os.path.join(tmp, f"many-{cmp_entries}.zip")
+        build_many(cmp, cmp_entries)
+
+    def floor() -> None:
+        with open(cmp, "rb") as fp:
+            fp.read()
+
+    cachedir.configure(None)
+    t_std = median_time(lambda: stdlib_open(cmp), repeat)
+    t_ours = median_time(lambda: ours_open(cmp), repeat)
+    t_floor = median_time(floor, repeat)
+    rows.append(row(f"cold open, {cmp_entries:,} entries", t_ours, t_std, t_floor, "s"))
+    if cmp_entries != entries:
+        t_big = median_time(lambda: ours_open(big), repeat)
+        rows.append(row(f"cold open, {entries:,} entries (ZIP64; stdlib can't)", t_big, None, None, "s"))
+
+    cachedir.configure(os.path.join(tmp, "cache"))
+    ours_open(cmp)  # writes the persistent index
+    t_warm = median_time(lambda: ours_open(cmp), repeat)
+    rows.append(row(f"warm open (persistent index), {cmp_entries:,} entries", t_warm, t_std, t_floor, "s"))
+    cachedir.configure(None)
+
+    def memory(open_func: Callable[[], object]) -> float:
+        gc.collect()
+        tracemalloc.start()
+        kept = open_func()
+        size = tracemalloc.get_traced_memory()[0]
+        tracemalloc.stop()
+        del kept
+        return size / cmp_entries
+
+    def std_index() -> object:
+        zipimport._zip_directory_cache.clear()
+        zipimport.zipimporter(cmp)
+        return zipimport._zip_directory_cache.pop(cmp)
+
+    rows.append(row("index memory per entry", memory(lambda: read_directory(cmp)), memory(std_index), None, "B"))
+
+
+def write_tree(root: str, count: int) -> list[str]:
+    os.makedirs(root, exist_ok=True)
+    names = [f"mod_{i:04d}" for i in range(count)]
+    for i, name in enumerate(names):
+        Path(root, name + ".py").write_text(module_source(i))
+    return names
+
+
+def run_import_process(path_entry: str, names: list[str], mode: str, cache: str) -> float:
+    """Import every module in a fresh interpreter; return the in-process seconds."""
+    setup = {
+        "stdlib": "",
+        "ours": "import zipimporter; zipimporter.install()",
+        "tree": "",
+    }[mode]
+    code = (
+        "import sys, time\n"
+        "t0 = time.perf_counter()\n"
+        f"{setup}\n"
+        f"sys.path.insert(0, {path_entry!r})\n"
+        f"for name in {names!r}:\n"
+        "    __import__(name)\n"
+        "print(time.perf_counter() - t0)\n"
+    )
+    env = dict(os.environ)
+    env.pop("PYTHONDONTWRITEBYTECODE", None)
+    env["PYTHONPATH"] = SRC_DIR
+    env["ZIPIMPORTER_CACHE_DIR"] = cache
+    out = subprocess.run(
+        [sys.executable, "-c", code], env=env, check=True, capture_output=True, text=True
+    )
+    return float(out.stdout.strip().splitlines()[-1])
+
+
+def bench_imports(tmp: str, count: int, repeat: int, rows: list[dict[str, object]]) -> None:
+    tree = os.path.join(tmp, "tree")
+    names = write_tree(tree, count)
+    src_zip = os.path.join(tmp, "sources.zip")
+    pyc_zip = os.path.join(tmp, "compiled.zip")
+    with zipfile.ZipFile(src_zip, "w", zipfile.ZIP_DEFLATED) as zf:
+        for name in names:
+            zf.write(os.path.join(tree, name + ".py"), name + ".py")
+    import py_compile
+
+    with zipfile.ZipFile(pyc_zip, "w", zipfile.ZIP_DEFLATED) as zf:
+        for name in names:
+            cfile = os.path.join(tmp, "pyc", name + ".pyc")
+            py_compile.compile(os.path.join(tree, name + ".py"), cfile, dfile=name + ".py", doraise=True)
+            zf.write(cfile, name + ".pyc")
+    cache = os.path.join(tmp, "import-cache")
+
+    def timed(entry: str, mode: str) -> float:
+        run_import_process(entry, names, mode, cache)  # first run: fills caches/__pycache__
+        return statistics.median(run_import_process(entry, names, mode, cache) for _ in range(repeat))
+
+    t_std = timed(src_zip, "stdlib")
+    t_ours = timed(src_zip, "ours")
+    t_tree = timed(tree, "tree")
+    rows.append(row(f"import {count} source-only modules, 2nd process", t_ours, t_std, t_tree, "s", "unzipped+__pycache__"))
+    t_std = timed(pyc_zip, "stdlib")
+    t_ours = timed(pyc_zip, "ours")
+    rows.append(row(f"import {count} modules from a .pyc archive", t_ours, t_std, t_tree, "s", "unzipped+__pycache__"))
+
+
+def bench_get_data(tmp: str, size: int, repeat: int, rows: list[dict[str, object]]) -> None:
+    rng = random.Random(1)
+    words = [bytes(rng.choices(range(97, 123), k=rng.randint(2, 9))) for _ in range(5000)]
+    data = b" ".join(rng.choices(words, k=size // 5))[:size]
+    path = os.path.join(tmp, "big-member.zip")
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as zf:
+        zf.writestr("data.bin", data)
+    with zipfile.ZipFile(path) as zf:
+        info = zf.getinfo("data.bin")
+    with open(path, "rb") as fp:
+        fp.seek(info.header_offset + 30 + len(info.filename) + len(info.extra))
+        raw = fp.read(info.compress_size)
+    assert zlib.decompress(raw, -15) == data
+    ours = zipimporter.zipimporter(path)
+    std = zipimport.zipimporter(path)
+    t_ours = median_time(lambda: ours.get_data("data.bin"), repeat)
+    t_std = median_time(lambda: std.get_data("data.bin"), repeat)
+    t_floor = median_time(lambda: zlib.decompress(raw, -15), repeat)
+    rows.append(row(f"get_data of a {size / 1e6:.0f} MB deflated member", t_ours, t_std, t_floor, "s", "zlib.decompress"))
+
+
+def row(
+    measure: str,
+    ours: float,
+    stdlib: float | None,
+    floor: float | None,
+    unit: str,
+    floor_name: str = "floor",
+) -> dict[str, object]:
+    return {
+        "measure": measure,
+        "unit": unit,
+        "ours": ours,
+        "stdlib": stdlib,
+        "floor": floor,
+        "floor_name": floor_name,
+        "ours_vs_stdlib": (ours / stdlib) if stdlib else None,
+        "stdlib_vs_ours": (stdlib / ours) if stdlib and ours else None,
+        "ours_vs_floor": (ours / floor) if floor else None,
+    }
+
+
+def fmt(value: float | None, unit: str) -> str:
+    if value is None:
+        return "—"
+    if unit == "s":
+        return f"{value * 1e3:9.2f} ms"
+    return f"{value:9.1f} {unit} "
+
+
+def print_table(rows: list[dict[str, object]]) -> None:
+    print(f"Python {sys.version.split()[0]} on {os.uname().machine}, {os.cpu_count()} cores, {time.strftime('%Y-%m-%d')}")
+    header = f"{'measure':58} {'ours':>12} {'stdlib':>12} {'floor':>12}  {'ours/stdlib':>11} {'ours/floor':>10}  floor is"
+    print(header)
+    print("-" * len(header))
+    for r in rows:
+        unit = str(r["unit"])
+        ratio = r["ours_vs_stdlib"]
+        fl = r["ours_vs_floor"]
+        print(
+            f"{r['measure']:58} {fmt(r['ours'], unit):>12} {fmt(r['stdlib'], unit):>12} "  # type: ignore[arg-type]
+            f"{fmt(r['floor'], unit):>12}  "  # type: ignore[arg-type]
+            f"{(f'{ratio:.3f}' if ratio else '—'):>11} {(f'{fl:.2f}' if fl else '—'):>10}  "
+            f"{r['floor_name'] if r['floor'] else ''}"
+        )
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--repeat", type=int, default=5, help="repeats per measure (median)")
+    parser.add_argument("--entries", type=int, default=100_000, help="entries of the big archive")
+    parser.add_argument("--modules", type=int, default=1000, help="modules in the import benchmarks")
+    parser.add_argument("--member-mb", type=float, default=10, help="size of the get_data member")
+    parser.add_argument("--json", metavar="FILE", help="also write the figures as JSON")
+    args = parser.parse_args(argv)
+    rows: list[dict[str, object]] = []
+    with tempfile.TemporaryDirectory(prefix="zipimporter-bench-") as tmp:
+        bench_open(tmp, args.entries, args.repeat, rows)
+        bench_imports(tmp, args.modules, args.repeat, rows)
+        bench_get_data(tmp, int(args.member_mb * 1e6), args.repeat, rows)
+    cachedir.configure()
+    print_table(rows)
+    if args.json:
+        with open(args.json, "w") as fp:
+            json.dump({"python": sys.version.split()[0], "date": time.strftime("%Y-%m-%d"), "rows": rows}, fp, indent=2)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

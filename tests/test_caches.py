@@ -1,0 +1,354 @@
+"""The on-disk caches (persistent directory index, compiled-source cache) never change results."""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import pytest
+
+import zipimporter
+from conftest import DATE_TIME, Entry, make_zip
+from zipimporter import archive, bytecode, bytecode_cache, cachedir, index_cache
+from zipimporter.archive import read_directory
+
+SRC = str(Path(zipimporter.__file__).resolve().parent.parent)
+
+
+@pytest.fixture
+def cache(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A fresh cache directory, with writing allowed whatever PYTHONDONTWRITEBYTECODE says."""
+    path = tmp_path / "cache"
+    monkeypatch.setenv("ZIPIMPORTER_CACHE_DIR", str(path))
+    monkeypatch.setattr(sys, "dont_write_bytecode", False)
+    monkeypatch.setattr(sys, "pycache_prefix", None)
+    return path
+
+
+@pytest.fixture
+def small_index_threshold(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Persist the index of any archive, so tests can use small ones."""
+    monkeypatch.setattr(index_cache, "MIN_ENTRIES", 1)
+
+
+def files_under(path: Path, suffix: str) -> list[Path]:
+    return sorted(p for p in path.rglob(f"*{suffix}") if p.is_file())
+
+
+def fresh_import(name: str, archive_path: str) -> object:
+    """Import *name* from *archive_path* through a new importer (caches on disk stay)."""
+    zipimporter._zip_directory_cache.clear()
+    sys.modules.pop(name, None)
+    importer = zipimporter.zipimporter(archive_path)
+    spec = importer.find_spec(name)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def rewrite_keeping_stat(path: Path, data: bytes) -> None:
+    """Rewrite *path* in place (same inode) and put its mtime back."""
+    st = path.stat()
+    with open(path, "r+b") as fp:
+        fp.truncate(0)
+        fp.write(data)
+    os.utime(path, ns=(st.st_atime_ns, st.st_mtime_ns))
+
+
+# -- persistent directory index ---------------------------------------------
+
+
+def test_index_is_saved_and_used(tmp_path, cache, small_index_threshold, monkeypatch):
+    path = make_zip(tmp_path / "a.zip", {"mod.py": "x = 1\n", "pkg/__init__.py": ""})
+    first = read_directory(path)
+    saved = files_under(cache, ".idx")
+    assert len(saved) == 1
+
+    def no_parsing(*args: object) -> object:
+        raise AssertionError("the saved index should have been used")
+
+    monkeypatch.setattr(archive, "build_table", no_parsing)
+    second = read_directory(path)
+    assert second.keys() == first.keys() == {"mod.py", "pkg/__init__.py"}
+    assert second["mod.py"] == first["mod.py"]
+
+
+def test_small_archives_are_not_indexed_on_disk(tmp_path, cache):
+    path = make_zip(tmp_path / "a.zip", {"mod.py": "x = 1\n"})
+    read_directory(path)
+    assert files_under(cache, ".idx") == []
+
+
+@pytest.mark.parametrize("keep_mtime", [False, True], ids=["new-mtime", "same-mtime"])
+def test_stale_index_after_rewrite_same_size(tmp_path, cache, small_index_threshold, keep_mtime):
+    path = tmp_path / "a.zip"
+    make_zip(path, {"mod.py": "value = 'old'\n", "other.py": ""})
+    assert fresh_import("mod", str(path)).value == "old"  # type: ignore[attr-defined]
+    before = path.stat().st_size
+    data = make_zip(tmp_path / "b.zip", {"mod.py": "value = 'new'\n", "other.py": ""})
+    payload = Path(data).read_bytes()
+    assert len(payload) == before
+    if keep_mtime:
+        rewrite_keeping_stat(path, payload)
+    else:
+        path.write_bytes(payload)
+        os.utime(path, (1_000_000_000, 1_000_000_000))
+    assert fresh_import("mod", str(path)).value == "new"  # type: ignore[attr-defined]
+
+
+@pytest.mark.parametrize(
+    "damage",
+    [
+        lambda b: b[: len(b) // 2],
+        lambda b: b"",
+        lambda b: b[:20] + bytes([b[20] ^ 0xFF]) + b[21:],
+        lambda b: b[:-5] + bytes([b[-5] ^ 0x01]) + b[-4:],
+        lambda b: b"garbage" * 100,
+    ],
+    ids=["truncated", "empty", "header-flip", "payload-flip", "garbage"],
+)
+def test_corrupt_index_is_ignored_and_rewritten(tmp_path, cache, small_index_threshold, damage):
+    members = {f"m{i}.py": f"v = {i}\n" for i in range(50)}
+    path = make_zip(tmp_path / "a.zip", members)
+    good = read_directory(path)
+    (saved,) = files_under(cache, ".idx")
+    intact = saved.read_bytes()
+    saved.write_bytes(damage(intact))
+    again = read_directory(path)
+    assert again.keys() == good.keys()
+    assert all(again[name] == good[name] for name in members)
+    assert saved.read_bytes() == intact  # rebuilt and saved again
+
+
+def test_foreign_index_is_not_used(tmp_path, cache, small_index_threshold, monkeypatch):
+    """An index saved for one archive is never applied to another's directory."""
+    one = make_zip(tmp_path / "one.zip", {"a.py": "", "b.py": ""})
+    two = make_zip(tmp_path / "two.zip", {"c.py": "", "d.py": "", "e.py": ""})
+    read_directory(one)
+    (saved,) = files_under(cache, ".idx")
+    # Pretend two.zip's index lives where one.zip's does.
+    monkeypatch.setattr(cachedir, "path_key", lambda p: saved.stem)
+    index = read_directory(two)
+    assert index.keys() == {"c.py", "d.py", "e.py"}
+
+
+# -- compiled-source cache ----------------------------------------------------
+
+
+def test_source_is_compiled_once_then_loaded(tmp_path, cache, monkeypatch):
+    path = make_zip(tmp_path / "a.zip", {"mod.py": "def f():\n    return 42\n"})
+    first = fresh_import("mod", path)
+    assert first.f() == 42  # type: ignore[attr-defined]
+    (saved,) = files_under(cache, ".pyc")
+    assert saved.name == f"mod.{sys.implementation.cache_tag}.pyc"
+
+    def no_compiling(*args: object) -> object:
+        raise AssertionError("the cached code should have been used")
+
+    monkeypatch.setattr(bytecode, "compile_source", no_compiling)
+    second = fresh_import("mod", path)
+    assert second.f() == 42  # type: ignore[attr-defined]
+    assert second.f.__code__.co_filename == f"{path}{os.sep}mod.py"  # type: ignore[attr-defined]
+
+
+def test_cached_code_gets_this_archive_path_as_filename(tmp_path, cache, monkeypatch):
+    path = make_zip(tmp_path / "a.zip", {"mod.py": "def f():\n    return 1\n"})
+    fresh_import("mod", path)
+    monkeypatch.chdir(tmp_path)
+    module = fresh_import("mod", "a.zip")  # same archive, relative path
+    assert module.__file__ == f"a.zip{os.sep}mod.py"
+    assert module.f.__code__.co_filename == f"a.zip{os.sep}mod.py"  # type: ignore[attr-defined]
+
+
+@pytest.mark.parametrize("keep_mtime", [False, True], ids=["new-mtime", "same-mtime"])
+def test_changed_source_is_recompiled(tmp_path, cache, keep_mtime):
+    path = tmp_path / "a.zip"
+    make_zip(path, {"mod.py": "value = 'old'\n"})
+    assert fresh_import("mod", str(path)).value == "old"  # type: ignore[attr-defined]
+    payload = Path(make_zip(tmp_path / "b.zip", {"mod.py": "value = 'new'\n"})).read_bytes()
+    if keep_mtime:
+        rewrite_keeping_stat(path, payload)
+    else:
+        path.write_bytes(payload)
+    assert fresh_import("mod", str(path)).value == "new"  # type: ignore[attr-defined]
+
+
+@pytest.mark.parametrize(
+    "damage",
+    [
+        lambda b: b[:10],
+        lambda b: b[:16] + b"\x00" * (len(b) - 16),
+        lambda b: b[:-3],
+        lambda b: b"\x00" * 4 + b[4:],
+        lambda b: b[:8] + bytes([b[8] ^ 1]) + b[9:],
+        lambda b: b[:16] + bytes.fromhex("e9") * 3,  # marshal of something not code
+    ],
+    ids=["short", "zeroed-body", "truncated-body", "bad-magic", "wrong-key", "not-code"],
+)
+def test_corrupt_bytecode_cache_is_ignored_and_rewritten(tmp_path, cache, damage):
+    path = make_zip(tmp_path / "a.zip", {"mod.py": "value = 7\n"})
+    fresh_import("mod", path)
+    (saved,) = files_under(cache, ".pyc")
+    intact = saved.read_bytes()
+    saved.write_bytes(damage(intact))
+    assert fresh_import("mod", path).value == 7  # type: ignore[attr-defined]
+    assert saved.read_bytes() == intact
+
+
+def test_unwritable_cache_directory_still_imports(tmp_path, monkeypatch, small_index_threshold):
+    blocker = tmp_path / "not-a-directory"
+    blocker.write_text("a file where the cache directory should be")
+    monkeypatch.setenv("ZIPIMPORTER_CACHE_DIR", str(blocker / "cache"))
+    monkeypatch.setattr(sys, "dont_write_bytecode", False)
+    path = make_zip(tmp_path / "a.zip", {"mod.py": "value = 3\n"})
+    assert fresh_import("mod", path).value == 3  # type: ignore[attr-defined]
+    assert fresh_import("mod", path).value == 3  # type: ignore[attr-defined]
+
+
+@pytest.mark.skipif(os.geteuid() == 0, reason="root can write to a read-only directory")
+def test_read_only_cache_directory_still_imports(tmp_path, cache, small_index_threshold):
+    cache.mkdir()
+    cache.chmod(0o500)
+    try:
+        path = make_zip(tmp_path / "a.zip", {"mod.py": "value = 3\n"})
+        assert fresh_import("mod", path).value == 3  # type: ignore[attr-defined]
+        assert list(cache.iterdir()) == []
+    finally:
+        cache.chmod(0o700)
+
+
+def test_dont_write_bytecode_writes_nothing_but_reads(tmp_path, cache, monkeypatch):
+    path = make_zip(tmp_path / "a.zip", {"mod.py": "value = 1\n", "other.py": "value = 2\n"})
+    fresh_import("mod", path)
+    assert len(files_under(cache, ".pyc")) == 1
+    monkeypatch.setattr(sys, "dont_write_bytecode", True)
+    fresh_import("other", path)
+    assert len(files_under(cache, ".pyc")) == 1  # nothing new written
+    monkeypatch.setattr(bytecode, "compile_source", lambda *a: pytest.fail("not read"))
+    assert fresh_import("mod", path).value == 1  # type: ignore[attr-defined]
+
+
+def test_pycache_prefix_is_honoured(tmp_path, cache, monkeypatch):
+    prefix = tmp_path / "prefix"
+    monkeypatch.setattr(sys, "pycache_prefix", str(prefix))
+    path = make_zip(tmp_path / "a.zip", {"mod.py": "value = 1\n"})
+    fresh_import("mod", path)
+    (saved,) = files_under(prefix, ".pyc")
+    expected = Path(str(prefix) + os.path.abspath(path)) / f"mod.{sys.implementation.cache_tag}.pyc"
+    assert saved == expected
+    assert files_under(cache, ".pyc") == []
+
+
+@pytest.mark.parametrize("how", ["env", "install"])
+def test_caches_can_be_turned_off(tmp_path, cache, small_index_threshold, monkeypatch, how):
+    if how == "env":
+        monkeypatch.setenv("ZIPIMPORTER_CACHE", "0")
+    else:
+        zipimporter.install(cache=False)
+    path = make_zip(tmp_path / "a.zip", {"mod.py": "value = 1\n"})
+    assert fresh_import("mod", path).value == 1  # type: ignore[attr-defined]
+    assert not cache.exists()
+    zipimporter.uninstall()
+    assert cachedir.cache_root() == (None if how == "env" else str(cache))
+
+
+def test_install_relocates_caches(tmp_path, cache, small_index_threshold):
+    elsewhere = tmp_path / "elsewhere"
+    with zipimporter.install(cache=elsewhere):
+        path = make_zip(tmp_path / "a.zip", {"mod.py": "value = 1\n"})
+        fresh_import("mod", path)
+    assert len(files_under(elsewhere, ".pyc")) == 1
+    assert len(files_under(elsewhere, ".idx")) == 1
+    assert not cache.exists()
+    assert cachedir.cache_root() == str(cache)
+
+
+def test_xdg_cache_home_is_the_default_location(tmp_path, monkeypatch):
+    monkeypatch.delenv("ZIPIMPORTER_CACHE_DIR", raising=False)
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))
+    assert cachedir.cache_root() == str(tmp_path / "xdg" / "zipimporter")
+    monkeypatch.setenv("XDG_CACHE_HOME", "relative/is/ignored")
+    assert cachedir.cache_root() == os.path.join(os.path.expanduser("~"), ".cache", "zipimporter")
+
+
+def test_optimization_levels_use_separate_cache_files(tmp_path, cache):
+    source = 'def f():\n    assert False, "asserts are on"\n    return "asserts are off"\n'
+    path = make_zip(tmp_path / "a.zip", {"mod.py": Entry(source, date_time=DATE_TIME)})
+    script = textwrap.dedent(
+        f"""
+        import sys, zipimporter
+        zipimporter.install()
+        sys.path.insert(0, {path!r})
+        import mod
+        try:
+            print(mod.f())
+        except AssertionError as e:
+            print(e)
+        """
+    )
+    env = {**os.environ, "PYTHONPATH": SRC, "ZIPIMPORTER_CACHE_DIR": str(cache)}
+    env.pop("PYTHONDONTWRITEBYTECODE", None)
+    outputs = []
+    for flags in ([], ["-O"], [], ["-O"]):
+        run = subprocess.run(
+            [sys.executable, *flags, "-c", script], env=env, capture_output=True, text=True
+        )
+        assert run.returncode == 0, run.stderr
+        outputs.append(run.stdout.strip())
+    assert outputs == ["asserts are on", "asserts are off"] * 2
+    names = sorted(p.name for p in files_under(cache, ".pyc"))
+    tag = sys.implementation.cache_tag
+    assert names == [f"mod.{tag}.opt-1.pyc", f"mod.{tag}.pyc"]
+
+
+def test_processes_filling_the_caches_at_once(tmp_path, cache):
+    """Several processes import from one archive while its caches are being written."""
+    members = {f"mod{i}.py": f"value = {i}\n" * 50 for i in range(300)}
+    path = make_zip(tmp_path / "a.zip", members)
+    script = textwrap.dedent(
+        f"""
+        import sys, zipimporter
+        from zipimporter import index_cache
+        index_cache.MIN_ENTRIES = 1
+        zipimporter.install()
+        sys.path.insert(0, {path!r})
+        total = sum(__import__(f"mod{{i}}").value for i in range(300))
+        print(total)
+        """
+    )
+    env = {**os.environ, "PYTHONPATH": SRC, "ZIPIMPORTER_CACHE_DIR": str(cache)}
+    env.pop("PYTHONDONTWRITEBYTECODE", None)
+    procs = [
+        subprocess.Popen(
+            [sys.executable, "-c", script],
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for _ in range(6)
+    ]
+    results = [p.communicate(timeout=120) for p in procs]
+    assert [p.returncode for p in procs] == [0] * 6, results
+    assert {out.strip() for out, _ in results} == {str(sum(range(300)))}
+    assert len(files_under(cache, ".pyc")) == 300
+    assert len(files_under(cache, ".idx")) == 1
+    assert not list(cache.rglob("*.tmp"))  # every temp file was renamed or removed
+    # And what they left behind is valid: a fresh import reads it.
+    assert fresh_import("mod5", path).value == 5  # type: ignore[attr-defined]
+
+
+def test_cache_paths_are_per_archive(tmp_path, cache):
+    one = make_zip(tmp_path / "one.zip", {"mod.py": "value = 1\n"})
+    two = make_zip(tmp_path / "two.zip", {"mod.py": "value = 1\n"})
+    fresh_import("mod", one)
+    fresh_import("mod", two)
+    saved = files_under(cache, ".pyc")
+    assert len(saved) == 2 and saved[0].parent != saved[1].parent
+    member = read_directory(one)["mod.py"]
+    assert bytecode_cache._path(one, member, one + "/mod.py") in map(str, saved)

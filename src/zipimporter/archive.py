@@ -38,6 +38,7 @@ _EOCD64 = struct.Struct("<IQHHIIQQQQ")  # 56 bytes
 _EOCD64_SIG = 0x06064B50
 _CENTRAL = struct.Struct("<IHHHHHHIIIHHHHHII")  # 46 bytes
 _CENTRAL_SCAN = struct.Struct("<I4xH18xHHH")  # signature, flags, name/extra/comment lengths
+_CENTRAL_LENGTHS = struct.Struct("<I24xHHH")  # signature, name/extra/comment lengths
 _CENTRAL_SIG = 0x02014B50
 _LOCAL = struct.Struct("<IHHHHHIIIHH")  # 30 bytes
 _LOCAL_SIG = 0x04034B50
@@ -241,7 +242,6 @@ class DirectoryIndex:
         layout: Layout,
         records: bytes,
         table: memoryview,
-        others: dict[str, int],
         count: int,
         stat: os.stat_result | None = None,
     ) -> None:
@@ -251,15 +251,13 @@ class DirectoryIndex:
         self._records = records
         self._table = table
         self._mask = len(table) - 1
-        self._others = others
+        self._others: dict[str, int] | None = None  # cp437 names, built when needed
         self._count = count
 
     def _find(self, name: object) -> int:
         """The offset of *name*'s central directory record, or -1."""
         if not isinstance(name, str):
             return -1
-        if self._others and name in self._others:
-            return self._others[name]
         try:
             raw = (name if SEP == "/" else name.replace(SEP, "/")).encode()
         except UnicodeEncodeError:
@@ -268,6 +266,7 @@ class DirectoryIndex:
         table = self._table
         mask = self._mask
         n = len(raw)
+        ascii_name = raw.isascii()
         h = zlib.crc32(raw) & mask
         while slot := table[h]:
             pos = slot - 1
@@ -275,10 +274,33 @@ class DirectoryIndex:
                 rec[pos + 46 : pos + 46 + n] == raw
                 and pos + 46 + n <= len(rec)
                 and _name_length(rec, pos) == n
+                # Non-ASCII bytes mean UTF-8 only with the flag; else cp437.
+                and (ascii_name or _flags(rec, pos) & FLAG_UTF8)
             ):
                 return pos
             h = (h + 1) & mask
-        return -1
+        if ascii_name:
+            return -1
+        if self._others is None:
+            self._others = self._cp437_names()
+        return self._others.get(name, -1)
+
+    def _cp437_names(self) -> dict[str, int]:
+        """Non-ASCII names stored without the UTF-8 flag, decoded (rare; read on demand)."""
+        found = {}
+        for pos, flags, raw in self._raw_names():
+            if not flags & FLAG_UTF8 and not raw.isascii():
+                found[_decode_name(raw, flags, self.archive)] = pos
+        return found
+
+    def _raw_names(self) -> Iterator[tuple[int, int, bytes]]:
+        rec = self._records
+        pos = 0
+        for _ in range(self.layout.entries):
+            _, flags, nlen, elen, clen = _CENTRAL_SCAN.unpack_from(rec, pos)
+            start = pos + _CENTRAL.size
+            yield pos, flags, rec[start : start + nlen]
+            pos = start + nlen + elen + clen
 
     def __contains__(self, name: object) -> bool:
         return self._find(name) >= 0
@@ -304,13 +326,8 @@ class DirectoryIndex:
         return dict.fromkeys(self._names()).keys()
 
     def _names(self) -> Iterator[str]:
-        rec = self._records
-        pos = 0
-        for _ in range(self.layout.entries):
-            _, flags, nlen, elen, clen = _CENTRAL_SCAN.unpack_from(rec, pos)
-            start = pos + _CENTRAL.size
-            yield _decode_name(rec[start : start + nlen], flags, self.archive)
-            pos = start + nlen + elen + clen
+        for _, flags, raw in self._raw_names():
+            yield _decode_name(raw, flags, self.archive)
 
     def __getitem__(self, name: str) -> Member:
         pos = self._find(name)
@@ -396,7 +413,7 @@ def read_directory(archive: str) -> DirectoryIndex:
     if built is None:
         built = build_table(records, layout.entries, archive)
         if layout.entries >= index_cache.MIN_ENTRIES:
-            index_cache.store(archive, records, layout.entries, built)
+            index_cache.store(archive, records, layout.entries, *built)
     return DirectoryIndex(archive, layout, records, *built, st)
 
 
@@ -404,13 +421,17 @@ def _name_length(records: bytes, pos: int) -> int:
     return records[pos + 28] | records[pos + 29] << 8
 
 
-def build_table(
-    records: bytes, entries: int, archive: str
-) -> tuple[memoryview, dict[str, int], int]:
-    """Hash the central directory's names: (table, cp437 names, number of distinct names).
+def _flags(records: bytes, pos: int) -> int:
+    return records[pos + 8] | records[pos + 9] << 8
+
+
+def build_table(records: bytes, entries: int, archive: str) -> tuple[memoryview, int]:
+    """Hash the central directory's raw names: (table, number of distinct names).
 
     The table has a power-of-two size at least twice the entry count, so the
     probe loops always end; each slot holds a record offset + 1 (0 is empty).
+    This loop is the whole cost of opening an archive, so it does only what
+    must be done per entry; names are decoded when they are looked up.
     """
     size = len(records)
     limit = min(entries, size // _CENTRAL.size)
@@ -419,25 +440,16 @@ def build_table(
     # memoryview.cast rather than array: importing array imports collections.
     typecode = "I" if size < _U32 else "Q"
     table = memoryview(bytearray(slots * (4 if typecode == "I" else 8))).cast(typecode)
-    others: dict[str, int] = {}
-    scan = _CENTRAL_SCAN.unpack_from
+    scan = _CENTRAL_LENGTHS.unpack_from
     crc32 = zlib.crc32
     pos = duplicates = count = 0
     try:
         for count in range(limit):  # noqa: B007  (count is used after the loop)
-            sig, flags, nlen, elen, clen = scan(records, pos)
+            sig, nlen, elen, clen = scan(records, pos)
             if sig != _CENTRAL_SIG:
                 break
-            start = pos + 46
-            end = start + nlen
-            raw = records[start:end]
-            if not raw.isascii():
-                name = _decode_name(raw, flags, archive)  # raises on bad UTF-8
-                if not flags & FLAG_UTF8:
-                    duplicates += name in others
-                    others[name] = pos
-                    pos = end + elen + clen
-                    continue
+            end = pos + 46 + nlen
+            raw = records[pos + 46 : end]
             h = crc32(raw) & mask
             while slot := table[h]:
                 other = slot - 1
@@ -458,7 +470,7 @@ def build_table(
         raise _fail(archive, f"central directory entry #{count - 1} runs past its end")
     if count != entries:
         raise _fail(archive, f"mismatched num_entries: {count} should be {entries}")
-    return table, others, count - duplicates
+    return table, count - duplicates
 
 
 def read_member(archive: str, member: Member) -> bytes:

@@ -26,7 +26,15 @@ TYPE_CHECKING = False
 if TYPE_CHECKING:
     from collections.abc import Iterator, KeysView
 
-__all__ = ["DirectoryIndex", "Layout", "Member", "read_directory", "read_member"]
+__all__ = [
+    "ArchiveChangedError",
+    "DirectoryIndex",
+    "Layout",
+    "Member",
+    "read_directory",
+    "read_member",
+    "same_file",
+]
 
 SEP = os.sep
 
@@ -38,7 +46,8 @@ _EOCD64 = struct.Struct("<IQHHIIQQQQ")  # 56 bytes
 _EOCD64_SIG = 0x06064B50
 _CENTRAL = struct.Struct("<IHHHHHHIIIHHHHHII")  # 46 bytes
 _CENTRAL_SCAN = struct.Struct("<I4xH18xHHH")  # signature, flags, name/extra/comment lengths
-_CENTRAL_LENGTHS = struct.Struct("<I24xHHH")  # signature, name/extra/comment lengths
+# signature, compressed size, name/extra/comment lengths, local header offset
+_CENTRAL_LENGTHS = struct.Struct("<I16xI4xHHH8xI")
 _CENTRAL_SIG = 0x02014B50
 _LOCAL = struct.Struct("<IHHHHHIIIHH")  # 30 bytes
 _LOCAL_SIG = 0x04034B50
@@ -131,6 +140,36 @@ class Member(_Record):
     @property
     def is_dir(self) -> bool:
         return self.name.endswith(SEP)
+
+
+def _max_member_size() -> int:
+    try:
+        return int(os.environ.get("ZIPIMPORTER_MAX_MEMBER_SIZE", ""))
+    except ValueError:
+        return 1 << 30
+
+
+#: Members declaring more uncompressed bytes than this are refused before
+#: anything is allocated (default 1 GiB; ``ZIPIMPORTER_MAX_MEMBER_SIZE``).
+MAX_MEMBER_SIZE = _max_member_size()
+
+
+class ArchiveChangedError(ZipImportError):
+    """The archive on disk is no longer the one that was indexed."""
+
+
+def same_file(st: os.stat_result, expect: os.stat_result) -> bool:
+    """Whether *st* is the file *expect* described, unmodified since.
+
+    ctime is in the key because any write changes it and utime can't set it.
+    """
+    return (st.st_ino, st.st_dev, st.st_size, st.st_mtime_ns, st.st_ctime_ns) == (
+        expect.st_ino,
+        expect.st_dev,
+        expect.st_size,
+        expect.st_mtime_ns,
+        expect.st_ctime_ns,
+    )
 
 
 def _fail(archive: str, what: str) -> ZipImportError:
@@ -342,8 +381,13 @@ class DirectoryIndex:
         name_at = pos + _CENTRAL.size
         raw_name = rec[name_at : name_at + nlen]
         if _U32 in (csize, usize, offset):
-            usize, csize, offset = self._zip64_sizes(
-                rec[name_at + nlen : name_at + nlen + elen], usize, csize, offset, name
+            usize, csize, offset = _zip64_sizes(
+                rec[name_at + nlen : name_at + nlen + elen],
+                usize,
+                csize,
+                offset,
+                name,
+                self.archive,
             )
         header_offset = offset + self.layout.prepended
         if header_offset + _LOCAL.size + nlen + csize > self.layout.cd_start:
@@ -353,32 +397,34 @@ class DirectoryIndex:
         return Member(name, raw_name, method, flags, crc, csize, usize, header_offset,
                       dos_time, dos_date)  # fmt: skip
 
-    def _zip64_sizes(
-        self, extra: bytes, usize: int, csize: int, offset: int, name: str
-    ) -> tuple[int, int, int]:
-        # APPNOTE 4.5.3: only the fields that overflowed are present, in the
-        # order uncompressed size, compressed size, header offset.
-        i = 0
-        while i + 4 <= len(extra):
-            tag, size = struct.unpack_from("<HH", extra, i)
-            body = extra[i + 4 : i + 4 + size]
-            if len(body) != size:
-                break
-            if tag == _ZIP64_EXTRA:
-                values = [v[0] for v in struct.iter_unpack("<Q", body[: size - size % 8])]
-                try:
-                    if usize == _U32:
-                        usize = values.pop(0)
-                    if csize == _U32:
-                        csize = values.pop(0)
-                    if offset == _U32:
-                        offset = values.pop(0)
-                except IndexError:
-                    raise _fail(self.archive, f"ZIP64 extra field too short for {name!r}") from None
-                return usize, csize, offset
-            i += 4 + size
-        # No ZIP64 extra: the 0xFFFFFFFF values are taken literally.
-        return usize, csize, offset
+
+def _zip64_sizes(
+    extra: bytes, usize: int, csize: int, offset: int, name: object, archive: str
+) -> tuple[int, int, int]:
+    """Sizes and offset from a record's ZIP64 extra field, where they overflowed."""
+    # APPNOTE 4.5.3: only the fields that overflowed are present, in the
+    # order uncompressed size, compressed size, header offset.
+    i = 0
+    while i + 4 <= len(extra):
+        tag, size = struct.unpack_from("<HH", extra, i)
+        body = extra[i + 4 : i + 4 + size]
+        if len(body) != size:
+            break
+        if tag == _ZIP64_EXTRA:
+            values = [v[0] for v in struct.iter_unpack("<Q", body[: size - size % 8])]
+            try:
+                if usize == _U32:
+                    usize = values.pop(0)
+                if csize == _U32:
+                    csize = values.pop(0)
+                if offset == _U32:
+                    offset = values.pop(0)
+            except IndexError:
+                raise _fail(archive, f"ZIP64 extra field too short for {name!r}") from None
+            return usize, csize, offset
+        i += 4 + size
+    # No ZIP64 extra: the 0xFFFFFFFF values are taken literally.
+    return usize, csize, offset
 
 
 def _open(archive: str) -> io.BufferedReader:
@@ -411,7 +457,7 @@ def read_directory(archive: str) -> DirectoryIndex:
         raise _fail(archive, "truncated central directory")
     built = index_cache.load(archive, records, layout.entries)
     if built is None:
-        built = build_table(records, layout.entries, archive)
+        built = build_table(records, layout, archive)
         if layout.entries >= index_cache.MIN_ENTRIES:
             index_cache.store(archive, records, layout.entries, *built)
     return DirectoryIndex(archive, layout, records, *built, st)
@@ -425,14 +471,19 @@ def _flags(records: bytes, pos: int) -> int:
     return records[pos + 8] | records[pos + 9] << 8
 
 
-def build_table(records: bytes, entries: int, archive: str) -> tuple[memoryview, int]:
+def build_table(records: bytes, layout: Layout, archive: str) -> tuple[memoryview, int]:
     """Hash the central directory's raw names: (table, number of distinct names).
 
     The table has a power-of-two size at least twice the entry count, so the
     probe loops always end; each slot holds a record offset + 1 (0 is empty).
     This loop is the whole cost of opening an archive, so it does only what
     must be done per entry; names are decoded when they are looked up.
+
+    It also rejects members whose data overlap (the overlapping-entry zip
+    bomb) or run into the central directory: checked in passing while the
+    records come in file order, as writers produce them, else by a sort.
     """
+    entries = layout.entries
     size = len(records)
     limit = min(entries, size // _CENTRAL.size)
     slots = 1 << max(limit * 2 - 1, 1).bit_length()
@@ -442,12 +493,16 @@ def build_table(records: bytes, entries: int, archive: str) -> tuple[memoryview,
     table = memoryview(bytearray(slots * (4 if typecode == "I" else 8))).cast(typecode)
     scan = _CENTRAL_LENGTHS.unpack_from
     crc32 = zlib.crc32
-    pos = duplicates = count = 0
+    pos = duplicates = count = free = 0
+    in_order = True
     try:
         for count in range(limit):  # noqa: B007  (count is used after the loop)
-            sig, nlen, elen, clen = scan(records, pos)
+            sig, csize, nlen, elen, clen, offset = scan(records, pos)
             if sig != _CENTRAL_SIG:
                 break
+            if offset < free or csize == _U32 or offset == _U32:
+                in_order = False
+            free = offset + 30 + nlen + csize
             end = pos + 46 + nlen
             raw = records[pos + 46 : end]
             h = crc32(raw) & mask
@@ -470,18 +525,60 @@ def build_table(records: bytes, entries: int, archive: str) -> tuple[memoryview,
         raise _fail(archive, f"central directory entry #{count - 1} runs past its end")
     if count != entries:
         raise _fail(archive, f"mismatched num_entries: {count} should be {entries}")
+    if not in_order:
+        free = _check_extents(records, count, archive)
+    if free > layout.cd_start - layout.prepended:
+        raise _fail(archive, "member data runs into the central directory")
     return table, count - duplicates
 
 
-def read_member(archive: str, member: Member) -> bytes:
-    """Return the uncompressed bytes of *member*, checked against its CRC-32."""
+def _check_extents(records: bytes, count: int, archive: str) -> int:
+    """Fail if any two members' headers and data overlap; return where the last one ends."""
+    extents = []
+    pos = 0
+    for _ in range(count):
+        (_, _, _, _, _, _, _, _, csize, usize,
+         nlen, elen, clen, _, _, _, offset) = _CENTRAL.unpack_from(records, pos)  # fmt: skip
+        if _U32 in (csize, usize, offset):
+            extra_at = pos + 46 + nlen
+            usize, csize, offset = _zip64_sizes(
+                records[extra_at : extra_at + elen], usize, csize, offset, "?", archive
+            )
+        extents.append((offset, offset + 30 + nlen + csize))
+        pos += 46 + nlen + elen + clen
+    extents.sort()
+    free = 0
+    for start, end in extents:
+        if start < free:
+            raise _fail(archive, f"overlapping members at offset {start} (a zip bomb?)")
+        free = end
+    return free
+
+
+def read_member(archive: str, member: Member, expect: os.stat_result | None = None) -> bytes:
+    """Return the uncompressed bytes of *member*, checked against its CRC-32.
+
+    With *expect* (the archive's stat when it was indexed), an archive that
+    has been replaced or rewritten since raises :class:`ArchiveChangedError`
+    before any of its bytes are used.
+    """
     where = f"{member.name!r} in {archive!r}"
     if member.flags & FLAG_ENCRYPTED:
         raise ZipImportError(f"encrypted members are not supported: {where}", path=archive)
+    if member.file_size > MAX_MEMBER_SIZE:
+        raise ZipImportError(
+            f"member declares {member.file_size} bytes, more than the limit of "
+            f"{MAX_MEMBER_SIZE} (ZIPIMPORTER_MAX_MEMBER_SIZE): {where}",
+            path=archive,
+        )
     nlen = len(member.raw_name)
     want = _LOCAL.size + nlen + member.compressed_size + _LOCAL_SLACK
     try:
         with io.open_code(archive) as fp:
+            if expect is not None and not same_file(os.fstat(fp.fileno()), expect):
+                raise ArchiveChangedError(
+                    f"archive changed since it was indexed: {archive!r}", path=archive
+                )
             fp.seek(member.header_offset)
             buf = fp.read(want)
             if len(buf) >= _LOCAL.size:

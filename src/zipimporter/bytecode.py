@@ -14,6 +14,8 @@ import time
 from importlib._bootstrap_external import MAGIC_NUMBER  # type: ignore[attr-defined]
 from types import CodeType
 
+from .errors import ZipImportError
+
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -50,13 +52,13 @@ def pyc_to_code(
     data: bytes,
     fullname: str,
     path: str,
-    source_stamp: Callable[[], tuple[int, int] | None],
+    source_stamp: tuple[int, int] | None,
     source_bytes: Callable[[], bytes | None],
 ) -> CodeType | None:
     """Return the code object in a ``.pyc``'s bytes, or None if it is stale.
 
-    *source_stamp* gives the (mtime, size) of the matching source in the
-    archive, *source_bytes* its contents; either gives None without a source.
+    *source_stamp* is the (mtime, size) of the matching source in the archive,
+    *source_bytes* reads it (only hash-based pycs need that); None without one.
     Raises ImportError for a ``.pyc`` that can't be used at all.
     """
     details = {"name": fullname, "path": path}
@@ -78,9 +80,8 @@ def pyc_to_code(
                     f"hash in bytecode doesn't match hash of source {fullname!r}", **details
                 )
     else:
-        stamp = source_stamp()
-        if stamp is not None and stamp[0]:
-            mtime, size = stamp
+        if source_stamp is not None and source_stamp[0]:
+            mtime, size = source_stamp
             if (
                 abs(int.from_bytes(data[8:12], "little") - mtime) > 1
                 or int.from_bytes(data[12:16], "little") != size & 0xFFFFFFFF
@@ -101,7 +102,12 @@ _RAW_MAGIC = int.from_bytes(MAGIC_NUMBER, "little")
 def compile_source(source: bytes, path: str) -> CodeType:
     """Compile module source as the stdlib zipimport does (newlines normalised)."""
     source = source.replace(b"\r\n", b"\n").replace(b"\r", b"\n")
-    return compile(source, path, "exec", dont_inherit=True)
+    try:
+        return compile(source, path, "exec", dont_inherit=True)
+    except (ValueError, RecursionError, MemoryError) as exc:
+        # SyntaxError is the user's to see; these mean the source can't be
+        # compiled at all (NUL bytes on 3.11, absurd nesting, huge literals).
+        raise ZipImportError(f"can't compile {path!r}: {exc!r}", path=path) from None
 
 
 def decode_source(source: bytes) -> str:

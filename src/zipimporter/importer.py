@@ -12,12 +12,22 @@ from importlib import _bootstrap, _bootstrap_external  # type: ignore[attr-defin
 from types import CodeType, ModuleType
 
 from . import bytecode, bytecode_cache
-from .archive import DirectoryIndex, Member, read_directory, read_member
+from .archive import (
+    ArchiveChangedError,
+    DirectoryIndex,
+    Member,
+    read_directory,
+    read_member,
+    same_file,
+)
 from .errors import ZipImportError
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from collections.abc import Iterator
+
+Files = DirectoryIndex | dict[str, Member]  # dict: the empty stand-in for an unreadable archive
+Candidate = tuple[str, bool, bool, Member]
 
 # importlib.machinery.ModuleSpec, without importing importlib.machinery.
 ModuleSpec = _bootstrap.ModuleSpec
@@ -116,10 +126,10 @@ class zipimporter(_bootstrap_external._LoaderBasics):  # type: ignore[misc]  # n
 
         Returns None if the module cannot be found.
         """
-        candidates = self._candidates(fullname)
+        files, candidates = self._candidates(fullname)
         if candidates:
             try:
-                code, ispackage, modpath = self._code_from(fullname, candidates)
+                code, ispackage, modpath = self._code_from(fullname, files, candidates)
             except ZipImportError:
                 ispackage = candidates[0][2]
                 # As the stdlib: still a spec (origin '<unknown>'), so that
@@ -209,10 +219,11 @@ class zipimporter(_bootstrap_external._LoaderBasics):  # type: ignore[misc]  # n
         key = pathname
         if pathname.startswith(self.archive + SEP):
             key = pathname[len(self.archive + SEP) :]
-        files = self._get_files()
-        if key not in files:
+        files = self._current_files()
+        member = files.get(key)
+        if member is None:
             raise OSError(0, "", key)
-        return read_member(self.archive, files[key])
+        return self._read(files, member)
 
     def get_filename(self, fullname: str) -> str:
         """Return the filename (``__file__``) for the specified module.
@@ -232,10 +243,11 @@ class zipimporter(_bootstrap_external._LoaderBasics):  # type: ignore[misc]  # n
             raise ZipImportError(f"can't find module {fullname!r}", name=fullname)
         path = self._module_path(fullname)
         fullpath = path + SEP + "__init__.py" if ispackage else path + ".py"
-        files = self._get_files()
-        if fullpath not in files:
+        files = self._current_files()
+        member = files.get(fullpath)
+        if member is None:
             return None
-        data = read_member(self.archive, files[fullpath])
+        data = self._read(files, member)
         try:
             return bytecode.decode_source(data)
         except (SyntaxError, UnicodeDecodeError, LookupError) as exc:
@@ -333,7 +345,7 @@ class zipimporter(_bootstrap_external._LoaderBasics):  # type: ignore[misc]  # n
 
     # -- internals ----------------------------------------------------------
 
-    def _get_files(self) -> DirectoryIndex | dict[str, Member]:
+    def _get_files(self) -> Files:
         """The archive's index, read again if it was invalidated; empty if unreadable."""
         try:
             return _zip_directory_cache[self.archive]
@@ -345,28 +357,51 @@ class zipimporter(_bootstrap_external._LoaderBasics):  # type: ignore[misc]  # n
             return files
 
     @property
-    def _files(self) -> DirectoryIndex | dict[str, Member]:
+    def _files(self) -> Files:
         # 3.11/3.12 name of the same thing.
         return self._get_files()
 
     def _module_path(self, fullname: str) -> str:
         return self.prefix + fullname.rpartition(".")[2]
 
-    def _candidates(self, fullname: str) -> list[tuple[str, bool, bool, Member]]:
-        """The (path, isbytecode, ispackage, member) of a module's files, in search order."""
+    def _current_files(self) -> Files:
+        """The index, read again first if the archive changed on disk since it was made.
+
+        A stat per lookup: the alternative is serving modules from a directory
+        that no longer describes the file (the stdlib reads the new bytes at
+        the old offsets until ``invalidate_caches()``).
+        """
+        files = self._get_files()
+        if isinstance(files, DirectoryIndex) and files.stat is not None:
+            try:
+                now = os.stat(self.archive)
+            except OSError:
+                return files  # gone: reading a member will say so
+            if not same_file(now, files.stat):
+                self.invalidate_caches()
+                files = self._get_files()
+        return files
+
+    def _read(self, files: Files, member: Member) -> bytes:
+        """A member's bytes, refused if the archive is no longer the one *files* indexed."""
+        stat = files.stat if isinstance(files, DirectoryIndex) else None
+        return read_member(self.archive, member, stat)
+
+    def _candidates(self, fullname: str) -> tuple[Files, list[Candidate]]:
+        """The index and the (path, isbytecode, ispackage, member) of a module's files."""
         path = self._module_path(fullname)
-        get = self._get_files().get
+        files = self._current_files()
         found = []
         for suffix, isbytecode, ispackage in _SEARCH_ORDER:
-            member = get(path + suffix)
+            member = files.get(path + suffix)
             if member is not None:
                 found.append((path + suffix, isbytecode, ispackage, member))
-        return found
+        return files, found
 
     def _module_info(self, fullname: str) -> bool | None:
         """True for a package, False for a module, None if not in the archive."""
         path = self._module_path(fullname)
-        files = self._get_files()
+        files = self._current_files()
         for suffix, _, ispackage in _SEARCH_ORDER:
             if path + suffix in files:
                 return ispackage
@@ -374,23 +409,28 @@ class zipimporter(_bootstrap_external._LoaderBasics):  # type: ignore[misc]  # n
 
     def _module_code(self, fullname: str) -> tuple[CodeType, bool, str]:
         """Return (code, ispackage, __file__) of the first usable candidate."""
-        return self._code_from(fullname, self._candidates(fullname))
+        return self._code_from(fullname, *self._candidates(fullname))
 
     def _code_from(
-        self, fullname: str, candidates: list[tuple[str, bool, bool, Member]]
+        self, fullname: str, files: Files, candidates: list[Candidate]
     ) -> tuple[CodeType, bool, str]:
         import_error: ImportError | None = None
         for fullpath, isbytecode, ispackage, member in candidates:
             _bootstrap._verbose_message("trying {}{}{}", self.archive, SEP, fullpath, verbosity=2)
             modpath = f"{self.archive}{SEP}{fullpath}"
             if isbytecode:
-                source = fullpath[:-1]
+                source = files.get(fullpath[:-1])
+                stamp = None
+                if source is not None:
+                    mtime = bytecode.dos_to_unix(source.dos_date, source.dos_time)
+                    stamp = (mtime, source.file_size)
                 try:
                     code = bytecode.pyc_to_code(
-                        read_member(self.archive, member), fullname, fullpath,
-                        lambda s=source: self._source_stamp(s),
-                        lambda s=source: self._source_bytes(s),
+                        self._read(files, member), fullname, fullpath, stamp,
+                        lambda m=source: None if m is None else self._read(files, m),
                     )  # fmt: skip
+                except ArchiveChangedError:
+                    raise
                 except ImportError as exc:
                     import_error = exc
                     continue
@@ -400,7 +440,7 @@ class zipimporter(_bootstrap_external._LoaderBasics):  # type: ignore[misc]  # n
             else:
                 code = bytecode_cache.load(self.archive, member, modpath)
                 if code is None:
-                    code = bytecode.compile_source(read_member(self.archive, member), modpath)
+                    code = bytecode.compile_source(self._read(files, member), modpath)
                     bytecode_cache.store(self.archive, member, modpath, code)
             return code, ispackage, modpath
         if import_error is not None:
@@ -408,16 +448,6 @@ class zipimporter(_bootstrap_external._LoaderBasics):  # type: ignore[misc]  # n
                 f"module load failed: {import_error}", name=fullname
             ) from import_error
         raise ZipImportError(f"can't find module {fullname!r}", name=fullname)
-
-    def _source_stamp(self, path: str) -> tuple[int, int] | None:
-        member = self._get_files().get(path)
-        if member is None:
-            return None
-        return bytecode.dos_to_unix(member.dos_date, member.dos_time), member.file_size
-
-    def _source_bytes(self, path: str) -> bytes | None:
-        member = self._get_files().get(path)
-        return None if member is None else read_member(self.archive, member)
 
     def __repr__(self) -> str:
         return f'<zipimporter object "{self.archive}{SEP}{self.prefix}">'

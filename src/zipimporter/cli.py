@@ -1,11 +1,20 @@
-"""The ``zipimporter`` command line."""
+"""The ``zipimporter`` command line: build, inspect, verify and run bundles."""
 
 from __future__ import annotations
 
 import argparse
+import json
+import os
 import sys
 
 from . import __version__
+from .errors import ZipImportError
+
+SEP = os.sep
+
+
+class UserError(Exception):
+    """A problem with what the user asked for: one line, no traceback."""
 
 
 def _demo(args: argparse.Namespace) -> int:
@@ -14,13 +23,124 @@ def _demo(args: argparse.Namespace) -> int:
     return demo.run()
 
 
+def _build(args: argparse.Namespace) -> int:
+    from . import bundle
+
+    excludes = [] if args.no_default_excludes else list(bundle.DEFAULT_EXCLUDES)
+    excludes += args.exclude
+    result = bundle.build(
+        args.sources,
+        args.output,
+        compression=args.compression,
+        compile_pyc=args.compile,
+        pyc_mode=args.pyc_mode,
+        compile_python=args.compile_python,
+        main=args.main,
+        python=args.python,
+        excludes=excludes,
+        progress=bundle.terminal_progress(),
+    )
+    compiled = f", {result.compiled} compiled" if result.compiled else ""
+    print(f"wrote {result.output}: {result.files} files{compiled}")
+    return 0
+
+
+def _human(n: int) -> str:
+    size = float(n)
+    for unit in ("B", "kB", "MB", "GB"):
+        if size < 1000 or unit == "GB":
+            return f"{size:.0f} {unit}" if unit == "B" else f"{size:.1f} {unit}"
+        size /= 1000
+    return f"{n} B"
+
+
+def _inspect(args: argparse.Namespace) -> int:
+    from .inspection import inspect_archive
+
+    report = inspect_archive(args.archive)
+    if args.json:
+        json.dump(report.as_json(), sys.stdout, indent=2)
+        print()
+        return 0
+    packed = sum(m.compressed_size for m in report.members)
+    unpacked = sum(m.file_size for m in report.members)
+    print(f"{report.archive}: {len(report.members)} files, {_human(unpacked)} "
+          f"({_human(packed)} packed) in {_human(report.size)}")  # fmt: skip
+    print(f"  ZIP64: {'yes' if report.zip64 else 'no'}; "
+          f"prepended: {report.prepended} bytes"
+          + (f" ({report.prepended_text!r})" if report.prepended_text else "")
+          + f"; comment: {report.comment!r}")  # fmt: skip
+    methods: dict[str, int] = {}
+    for m in report.members:
+        methods[m.method] = methods.get(m.method, 0) + 1
+    print("  compression: " + ", ".join(f"{k} x{v}" for k, v in sorted(methods.items())))
+    print("modules:")
+    for mod in report.modules:
+        depth = mod.name.count(".")
+        label = mod.name.rpartition(".")[2] + ("/" if mod.kind != "module" else "")
+        files = "+".join(k for k, v in (("source", mod.source), ("pyc", mod.pyc)) if v) or "-"
+        line = f"  {'  ' * depth}{label:<{max(1, 32 - 2 * depth)}} {mod.kind:<10} {files:<11}"
+        if mod.pyc_status:
+            line += f" pyc: {mod.pyc_status}"
+        if mod.uses and mod.kind != "module" and mod.uses.startswith("not"):
+            line += f" {mod.uses}"
+        print(line.rstrip())
+    if report.data_files:
+        print(f"data files: {len(report.data_files)}")
+        for name in report.data_files[: args.limit]:
+            print(f"  {name}")
+        if len(report.data_files) > args.limit:
+            print(f"  ... and {len(report.data_files) - args.limit} more (--limit)")
+    return 0
+
+
+def _verify(args: argparse.Namespace) -> int:
+    from .inspection import verify_archive
+
+    if not os.path.isfile(args.archive):
+        raise UserError(f"no such file: {args.archive}")
+    problems = verify_archive(args.archive)
+    errors = [p for p in problems if p.severity == "error"]
+    failed = bool(errors) or (args.strict and bool(problems))
+    if args.json:
+        json.dump(
+            {"archive": args.archive, "ok": not failed, "problems": [vars(p) for p in problems]},
+            sys.stdout,
+            indent=2,
+        )
+        print()
+    else:
+        for p in problems:
+            print(f"{p.severity}: {p.member or args.archive}: {p.problem}")
+        print(f"{args.archive}: " + ("FAILED" if failed else "OK")
+              + f" ({len(errors)} errors, {len(problems) - len(errors)} warnings)")  # fmt: skip
+    return 1 if failed else 0
+
+
+def _run(args: argparse.Namespace) -> int:
+    from . import launch
+
+    if not os.path.isfile(args.archive):
+        raise UserError(f"no such file: {args.archive}")
+    from .importer import zipimporter
+
+    target = args.module or "__main__"
+    if "." not in target and zipimporter(args.archive).find_spec(target) is None:
+        what = f"module {target!r}" if args.module else "__main__.py"
+        raise UserError(f"{args.archive} has no {what}")
+    launch.run(args.archive, args.args, module=args.module)
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="zipimporter",
-        description="Import Python code from ZIP archives: tools for bundles.",
+        description="Import Python code from ZIP archives: build, inspect, verify and run "
+        "bundles with the importer that will load them.",
     )
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+
     demo = sub.add_parser(
         "demo",
         help="build the zipimport docs' example.zip in a temp dir and import from it",
@@ -29,12 +149,92 @@ def build_parser() -> argparse.ArgumentParser:
         "traceback with the source line read from the archive.",
     )
     demo.set_defaults(func=_demo)
+
+    build = sub.add_parser(
+        "build",
+        help="bundle directories and files into an archive made for importing",
+        description="Bundle sources into an archive. A directory with __init__.py goes in "
+        "as that package; any other directory is treated as a sys.path entry (its contents "
+        "go to the archive root); a file goes to the root. Output is deterministic: sorted "
+        "entries, fixed timestamps (1980-01-01 or SOURCE_DATE_EPOCH), explicit directory "
+        "entries (so namespace packages import).",
+    )
+    build.add_argument("sources", nargs="+", metavar="SRC", help="directories or files")
+    build.add_argument("-o", "--output", required=True, help="the archive to write")
+    build.add_argument("--compression", default="deflated",
+                       choices=["stored", "deflated", "bzip2", "lzma"])  # fmt: skip
+    build.add_argument("--compile", action="store_true",
+                       help="add a .pyc beside every .py, for the running Python")  # fmt: skip
+    build.add_argument("--compile-python", metavar="PYTHON",
+                       help="compile with this interpreter instead (the archive is then for "
+                       "that Python version; others fall back to the sources)")  # fmt: skip
+    build.add_argument("--pyc-mode", default="unchecked-hash",
+                       choices=["unchecked-hash", "checked-hash"],
+                       help="hash-based pycs: 'checked' are validated against the source at "
+                       "import (default: unchecked)")  # fmt: skip
+    build.add_argument("--main", metavar="PKG.MOD:FUNC",
+                       help="write a __main__.py that calls this function")  # fmt: skip
+    build.add_argument("--python", metavar="INTERPRETER",
+                       help="prepend '#!INTERPRETER' and make the archive executable, e.g. "
+                       "'/usr/bin/env python3'")  # fmt: skip
+    build.add_argument("--exclude", action="append", default=[], metavar="PATTERN",
+                       help="leave out paths or path parts matching this glob (repeatable), "
+                       "e.g. 'tests' or '*.md'")  # fmt: skip
+    build.add_argument("--no-default-excludes", action="store_true",
+                       help="also bundle __pycache__, *.pyc, *.pyo, VCS directories")  # fmt: skip
+    build.set_defaults(func=_build)
+
+    inspect = sub.add_parser(
+        "inspect",
+        help="show what the importer sees in an archive",
+        description="Modules and packages as a tree, namespace portions, which modules have "
+        "source and/or .pyc and what the running Python would use, compression and sizes, "
+        "ZIP64, prepended data and comment.",
+    )
+    inspect.add_argument("archive")
+    inspect.add_argument("--json", action="store_true", help="machine-readable output")
+    inspect.add_argument("--limit", type=int, default=20, help="data files to list")
+    inspect.set_defaults(func=_inspect)
+
+    verify = sub.add_parser(
+        "verify",
+        help="check every member; non-zero exit on problems",
+        description="Read every member (CRC-32, local header against the central "
+        "directory), check each .pyc against the running Python and its source, and "
+        "compile every source. Exit status 1 if anything is wrong.",
+    )
+    verify.add_argument("archive")
+    verify.add_argument("--json", action="store_true", help="machine-readable output")
+    verify.add_argument("--strict", action="store_true",
+                        help="warnings (e.g. a .pyc for another Python) fail too")  # fmt: skip
+    verify.set_defaults(func=_verify)
+
+    run = sub.add_parser(
+        "run",
+        help="run an archive's __main__ (or -m module) with zipimporter installed",
+        description="Run the archive as 'python ARCHIVE ARGS...' would, importing through "
+        "zipimporter.",
+    )
+    run.add_argument("-m", dest="module", metavar="MODULE", help="run this module instead")
+    run.add_argument("archive")
+    run.add_argument("args", nargs=argparse.REMAINDER, help="arguments for the program")
+    run.set_defaults(func=_run)
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
-    return int(args.func(args))
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        return int(args.func(args))
+    except (UserError, ZipImportError, OSError, ValueError) as exc:
+        if args.command == "run" and not isinstance(exc, UserError):
+            raise  # the program's own error: the interpreter reports it
+        message = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
+        if isinstance(exc, OSError) and exc.filename:
+            message = f"{message}: {exc.filename}"
+        print(f"zipimporter {args.command}: error: {message}", file=sys.stderr)
+        return 2
 
 
 if __name__ == "__main__":

@@ -96,6 +96,7 @@ class zipimporter(_bootstrap_external._LoaderBasics):  # type: ignore[misc]  # n
         if ALT_SEP:
             path = path.replace(ALT_SEP, SEP)
 
+        requested = path
         prefix: list[str] = []
         while True:
             try:
@@ -104,12 +105,14 @@ class zipimporter(_bootstrap_external._LoaderBasics):  # type: ignore[misc]  # n
                 # Not there (or too long): back up one path element.
                 dirname, basename = _bootstrap_external._path_split(path)
                 if dirname == path:
-                    raise ZipImportError("not a Zip file", path=path) from None
+                    raise ZipImportError(
+                        f"not a Zip file (no such file): {requested!r}", path=path
+                    ) from None
                 path = dirname
                 prefix.append(basename)
             else:
                 if (st.st_mode & 0o170000) != 0o100000:  # not a regular file
-                    raise ZipImportError("not a Zip file", path=path)
+                    raise ZipImportError(f"not a Zip file (not a file): {path!r}", path=path)
                 break
 
         if path not in _zip_directory_cache:

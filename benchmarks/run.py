@@ -35,7 +35,9 @@ STDLIB_ZIP64 = sys.version_info >= (3, 13)
 SRC_DIR = str(Path(zipimporter.__file__).resolve().parent.parent)
 
 
-def median_time(func: Callable[[], object], repeat: int, setup: Callable[[], object] = lambda: None) -> float:
+def median_time(
+    func: Callable[[], object], repeat: int, setup: Callable[[], object] = lambda: None
+) -> float:
     times = []
     for _ in range(repeat):
         setup()
@@ -96,12 +98,16 @@ def bench_open(tmp: str, entries: int, repeat: int, rows: list[dict[str, object]
     rows.append(row(f"cold open, {cmp_entries:,} entries", t_ours, t_std, t_floor, "s"))
     if cmp_entries != entries:
         t_big = median_time(lambda: ours_open(big), repeat)
-        rows.append(row(f"cold open, {entries:,} entries (ZIP64; stdlib can't)", t_big, None, None, "s"))
+        rows.append(
+            row(f"cold open, {entries:,} entries (ZIP64; stdlib can't)", t_big, None, None, "s")
+        )
 
     cachedir.configure(os.path.join(tmp, "cache"))
     ours_open(cmp)  # writes the persistent index
     t_warm = median_time(lambda: ours_open(cmp), repeat)
-    rows.append(row(f"warm open (persistent index), {cmp_entries:,} entries", t_warm, t_std, t_floor, "s"))
+    rows.append(
+        row(f"warm open (persistent index), {cmp_entries:,} entries", t_warm, t_std, t_floor, "s")
+    )
     cachedir.configure(None)
 
     def memory(open_func: Callable[[], object]) -> float:
@@ -118,7 +124,15 @@ def bench_open(tmp: str, entries: int, repeat: int, rows: list[dict[str, object]
         zipimport.zipimporter(cmp)
         return zipimport._zip_directory_cache.pop(cmp)
 
-    rows.append(row("index memory per entry", memory(lambda: read_directory(cmp)), memory(std_index), None, "B"))
+    rows.append(
+        row(
+            "index memory per entry",
+            memory(lambda: read_directory(cmp)),
+            memory(std_index),
+            None,
+            "B",
+        )
+    )
 
 
 def write_tree(root: str, count: int) -> list[str]:
@@ -168,21 +182,43 @@ def bench_imports(tmp: str, count: int, repeat: int, rows: list[dict[str, object
     with zipfile.ZipFile(pyc_zip, "w", zipfile.ZIP_DEFLATED) as zf:
         for name in names:
             cfile = os.path.join(tmp, "pyc", name + ".pyc")
-            py_compile.compile(os.path.join(tree, name + ".py"), cfile, dfile=name + ".py", doraise=True)
+            py_compile.compile(
+                os.path.join(tree, name + ".py"), cfile, dfile=name + ".py", doraise=True
+            )
             zf.write(cfile, name + ".pyc")
     cache = os.path.join(tmp, "import-cache")
 
     def timed(entry: str, mode: str) -> float:
         run_import_process(entry, names, mode, cache)  # first run: fills caches/__pycache__
-        return statistics.median(run_import_process(entry, names, mode, cache) for _ in range(repeat))
+        return statistics.median(
+            run_import_process(entry, names, mode, cache) for _ in range(repeat)
+        )
 
     t_std = timed(src_zip, "stdlib")
     t_ours = timed(src_zip, "ours")
     t_tree = timed(tree, "tree")
-    rows.append(row(f"import {count} source-only modules, 2nd process", t_ours, t_std, t_tree, "s", "unzipped+__pycache__"))
+    rows.append(
+        row(
+            f"import {count} source-only modules, 2nd process",
+            t_ours,
+            t_std,
+            t_tree,
+            "s",
+            "unzipped+__pycache__",
+        )
+    )
     t_std = timed(pyc_zip, "stdlib")
     t_ours = timed(pyc_zip, "ours")
-    rows.append(row(f"import {count} modules from a .pyc archive", t_ours, t_std, t_tree, "s", "unzipped+__pycache__"))
+    rows.append(
+        row(
+            f"import {count} modules from a .pyc archive",
+            t_ours,
+            t_std,
+            t_tree,
+            "s",
+            "unzipped+__pycache__",
+        )
+    )
 
 
 def bench_get_data(tmp: str, size: int, repeat: int, rows: list[dict[str, object]]) -> None:
@@ -203,7 +239,16 @@ def bench_get_data(tmp: str, size: int, repeat: int, rows: list[dict[str, object
     t_ours = median_time(lambda: ours.get_data("data.bin"), repeat)
     t_std = median_time(lambda: std.get_data("data.bin"), repeat)
     t_floor = median_time(lambda: zlib.decompress(raw, -15), repeat)
-    rows.append(row(f"get_data of a {size / 1e6:.0f} MB deflated member", t_ours, t_std, t_floor, "s", "zlib.decompress"))
+    rows.append(
+        row(
+            f"get_data of a {size / 1e6:.0f} MB deflated member",
+            t_ours,
+            t_std,
+            t_floor,
+            "s",
+            "zlib.decompress",
+        )
+    )
 
 
 def row(
@@ -236,8 +281,14 @@ def fmt(value: float | None, unit: str) -> str:
 
 
 def print_table(rows: list[dict[str, object]]) -> None:
-    print(f"Python {sys.version.split()[0]} on {os.uname().machine}, {os.cpu_count()} cores, {time.strftime('%Y-%m-%d')}")
-    header = f"{'measure':58} {'ours':>12} {'stdlib':>12} {'floor':>12}  {'ours/stdlib':>11} {'ours/floor':>10}  floor is"
+    version = sys.version.split()[0]
+    print(
+        f"Python {version} on {os.uname().machine}, {os.cpu_count()} cores, {time.strftime('%F')}"
+    )
+    header = (
+        f"{'measure':58} {'ours':>12} {'stdlib':>12} {'floor':>12}  "
+        f"{'ours/stdlib':>11} {'ours/floor':>10}  floor is"
+    )
     print(header)
     print("-" * len(header))
     for r in rows:
@@ -256,7 +307,9 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--repeat", type=int, default=5, help="repeats per measure (median)")
     parser.add_argument("--entries", type=int, default=100_000, help="entries of the big archive")
-    parser.add_argument("--modules", type=int, default=1000, help="modules in the import benchmarks")
+    parser.add_argument(
+        "--modules", type=int, default=1000, help="modules in the import benchmarks"
+    )
     parser.add_argument("--member-mb", type=float, default=10, help="size of the get_data member")
     parser.add_argument("--json", metavar="FILE", help="also write the figures as JSON")
     args = parser.parse_args(argv)
@@ -269,7 +322,11 @@ def main(argv: list[str] | None = None) -> int:
     print_table(rows)
     if args.json:
         with open(args.json, "w") as fp:
-            json.dump({"python": sys.version.split()[0], "date": time.strftime("%Y-%m-%d"), "rows": rows}, fp, indent=2)
+            json.dump(
+                {"python": sys.version.split()[0], "date": time.strftime("%Y-%m-%d"), "rows": rows},
+                fp,
+                indent=2,
+            )
     return 0
 
 

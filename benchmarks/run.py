@@ -194,31 +194,14 @@ def bench_imports(tmp: str, count: int, repeat: int, rows: list[dict[str, object
             run_import_process(entry, names, mode, cache) for _ in range(repeat)
         )
 
-    t_std = timed(src_zip, "stdlib")
-    t_ours = timed(src_zip, "ours")
     t_tree = timed(tree, "tree")
-    rows.append(
-        row(
-            f"import {count} source-only modules, 2nd process",
-            t_ours,
-            t_std,
-            t_tree,
-            "s",
-            "unzipped+__pycache__",
-        )
-    )
-    t_std = timed(pyc_zip, "stdlib")
-    t_ours = timed(pyc_zip, "ours")
-    rows.append(
-        row(
-            f"import {count} modules from a .pyc archive",
-            t_ours,
-            t_std,
-            t_tree,
-            "s",
-            "unzipped+__pycache__",
-        )
-    )
+    for archive, what in [
+        (src_zip, f"import {count} source-only modules, 2nd process"),
+        (pyc_zip, f"import {count} modules from a .pyc archive"),
+    ]:
+        t_std = timed(archive, "stdlib")
+        t_ours = timed(archive, "ours")
+        rows.append(row(what, t_ours, t_std, t_tree, "s", "unzipped+__pycache__"))
 
 
 def bench_get_data(tmp: str, size: int, repeat: int, rows: list[dict[str, object]]) -> None:

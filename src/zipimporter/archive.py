@@ -45,7 +45,6 @@ _LOCATOR64_SIG = 0x07064B50
 _EOCD64 = struct.Struct("<IQHHIIQQQQ")  # 56 bytes
 _EOCD64_SIG = 0x06064B50
 _CENTRAL = struct.Struct("<IHHHHHHIIIHHHHHII")  # 46 bytes
-_CENTRAL_SCAN = struct.Struct("<I4xH18xHHH")  # signature, flags, name/extra/comment lengths
 # signature, compressed size, name/extra/comment lengths, local header offset
 _CENTRAL_LENGTHS = struct.Struct("<I16xI4xHHH8xI")
 _CENTRAL_SIG = 0x02014B50
@@ -334,12 +333,8 @@ class DirectoryIndex:
 
     def _raw_names(self) -> Iterator[tuple[int, int, bytes]]:
         rec = self._records
-        pos = 0
-        for _ in range(self.layout.entries):
-            _, flags, nlen, elen, clen = _CENTRAL_SCAN.unpack_from(rec, pos)
-            start = pos + _CENTRAL.size
-            yield pos, flags, rec[start : start + nlen]
-            pos = start + nlen + elen + clen
+        for pos, fields in _walk(rec, self.layout.entries):
+            yield pos, fields[3], rec[pos + 46 : pos + 46 + fields[10]]
 
     def __contains__(self, name: object) -> bool:
         return self._find(name) >= 0
@@ -376,19 +371,11 @@ class DirectoryIndex:
 
     def _member(self, pos: int, name: str) -> Member:
         rec = self._records
-        (_, _, _, flags, method, dos_time, dos_date, crc, csize, usize,
-         nlen, elen, _, _, _, _, offset) = _CENTRAL.unpack_from(rec, pos)  # fmt: skip
-        name_at = pos + _CENTRAL.size
-        raw_name = rec[name_at : name_at + nlen]
-        if _U32 in (csize, usize, offset):
-            usize, csize, offset = _zip64_sizes(
-                rec[name_at + nlen : name_at + nlen + elen],
-                usize,
-                csize,
-                offset,
-                name,
-                self.archive,
-            )
+        fields = _CENTRAL.unpack_from(rec, pos)
+        flags, method, dos_time, dos_date, crc = fields[3:8]
+        nlen = fields[10]
+        usize, csize, offset = _sizes(rec, pos, fields, name, self.archive)
+        raw_name = rec[pos + 46 : pos + 46 + nlen]
         header_offset = offset + self.layout.prepended
         if header_offset + _LOCAL.size + nlen + csize > self.layout.cd_start:
             raise _fail(
@@ -398,12 +385,28 @@ class DirectoryIndex:
                       dos_time, dos_date)  # fmt: skip
 
 
-def _zip64_sizes(
-    extra: bytes, usize: int, csize: int, offset: int, name: object, archive: str
+def _walk(records: bytes, count: int) -> Iterator[tuple[int, tuple[int, ...]]]:
+    """(offset, unpacked fixed fields) of each of the first *count* central records."""
+    pos = 0
+    for _ in range(count):
+        fields = _CENTRAL.unpack_from(records, pos)
+        yield pos, fields
+        pos += _CENTRAL.size + fields[10] + fields[11] + fields[12]
+
+
+def _sizes(
+    records: bytes, pos: int, fields: tuple[int, ...], name: object, archive: str
 ) -> tuple[int, int, int]:
-    """Sizes and offset from a record's ZIP64 extra field, where they overflowed."""
-    # APPNOTE 4.5.3: only the fields that overflowed are present, in the
-    # order uncompressed size, compressed size, header offset.
+    """A central record's (uncompressed size, compressed size, local header offset).
+
+    Where a 32-bit field overflowed (0xFFFFFFFF), the value is in the ZIP64
+    extra field: only the overflowed ones are there, in this order (APPNOTE 4.5.3).
+    """
+    csize, usize, nlen, elen, offset = fields[8], fields[9], fields[10], fields[11], fields[16]
+    if _U32 not in (csize, usize, offset):
+        return usize, csize, offset
+    extra_at = pos + _CENTRAL.size + nlen
+    extra = records[extra_at : extra_at + elen]
     i = 0
     while i + 4 <= len(extra):
         tag, size = struct.unpack_from("<HH", extra, i)
@@ -535,17 +538,9 @@ def build_table(records: bytes, layout: Layout, archive: str) -> tuple[memoryvie
 def _check_extents(records: bytes, count: int, archive: str) -> int:
     """Fail if any two members' headers and data overlap; return where the last one ends."""
     extents = []
-    pos = 0
-    for _ in range(count):
-        (_, _, _, _, _, _, _, _, csize, usize,
-         nlen, elen, clen, _, _, _, offset) = _CENTRAL.unpack_from(records, pos)  # fmt: skip
-        if _U32 in (csize, usize, offset):
-            extra_at = pos + 46 + nlen
-            usize, csize, offset = _zip64_sizes(
-                records[extra_at : extra_at + elen], usize, csize, offset, "?", archive
-            )
-        extents.append((offset, offset + 30 + nlen + csize))
-        pos += 46 + nlen + elen + clen
+    for pos, fields in _walk(records, count):
+        _, csize, offset = _sizes(records, pos, fields, f"entry at {pos}", archive)
+        extents.append((offset, offset + 30 + fields[10] + csize))
     extents.sort()
     free = 0
     for start, end in extents:

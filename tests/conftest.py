@@ -291,9 +291,11 @@ def import_state(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
         sys.path_hooks[:] = saved_hooks
         sys.path_importer_cache.clear()
         sys.path_importer_cache.update(saved_cache)
-        for name in set(sys.modules) - saved_modules:
-            if _from_tests(sys.modules[name], base):
-                del sys.modules[name]
+        # Decide first, then delete: a namespace package's __path__ is
+        # computed from its parent, which must still be there when asked.
+        doomed = [n for n in set(sys.modules) - saved_modules if _from_tests(sys.modules[n], base)]
+        for name in doomed:
+            del sys.modules[name]
         zipimport._zip_directory_cache.clear()
         zipimport._zip_directory_cache.update(saved_std_zip_cache)
         zipimporter._zip_directory_cache.clear()

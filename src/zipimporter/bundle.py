@@ -179,7 +179,10 @@ def build(
         )
     if pyc_mode not in PYC_MODES:
         raise ValueError(f"unknown pyc mode {pyc_mode!r}; use one of {', '.join(PYC_MODES)}")
-    files = collect(sources, excludes)
+    # Never the output itself: a build into one of its sources would otherwise
+    # bundle the previous build.
+    out = Path(output).resolve()
+    files = {n: p for n, p in collect(sources, excludes).items() if p.resolve() != out}
     contents: dict[str, bytes] = {}
     for arcname, path in files.items():
         contents[arcname] = path.read_bytes()
@@ -234,8 +237,10 @@ def build(
         if python:
             os.chmod(tmp_out, 0o755)
         os.replace(tmp_out, output)
-    except BaseException:
+    except BaseException as exc:
         Path(tmp_out).unlink(missing_ok=True)
+        if isinstance(exc, OSError) and exc.filename == tmp_out:
+            exc.filename = output  # the user knows nothing of the temporary name
         raise
     return result
 

@@ -10,11 +10,22 @@ import sys
 from . import __version__
 from .errors import ZipImportError
 
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import NoReturn
+
 SEP = os.sep
 
 
 class UserError(Exception):
     """A problem with what the user asked for: one line, no traceback."""
+
+
+class _Parser(argparse.ArgumentParser):
+    """Usage errors as the other errors are reported: one line, exit status 2."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(2, f"{self.prog}: error: {message} (try '{self.prog} --help')\n")
 
 
 def _demo(args: argparse.Namespace) -> int:
@@ -59,8 +70,7 @@ def _inspect(args: argparse.Namespace) -> int:
 
     report = inspect_archive(args.archive)
     if args.json:
-        json.dump(report.as_json(), sys.stdout, indent=2)
-        print()
+        print(json.dumps(report.as_json(), indent=2))  # one write: json.dump makes thousands
         return 0
     packed = sum(m.compressed_size for m in report.members)
     unpacked = sum(m.file_size for m in report.members)
@@ -125,15 +135,24 @@ def _run(args: argparse.Namespace) -> int:
     from .importer import zipimporter
 
     target = args.module or "__main__"
-    if "." not in target and zipimporter(args.archive).find_spec(target) is None:
+    if not all(part.isidentifier() for part in target.split(".")):
+        raise UserError(f"not a module name: {target!r}")
+    try:
+        found = zipimporter(args.archive).find_spec(target.partition(".")[0])
+    except ZipImportError as exc:
+        raise UserError(str(exc)) from None
+    if found is None:
         what = f"module {target!r}" if args.module else "__main__.py"
         raise UserError(f"{args.archive} has no {what}")
-    launch.run(args.archive, args.args, module=args.module)
+    try:
+        launch.run(args.archive, args.args, module=args.module)
+    except launch.NotRunnableError as exc:
+        raise UserError(f"{args.archive}: {exc}") from None
     return 0
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="zipimporter",
         description="Import Python code from ZIP archives: build, inspect, verify and run "
         "bundles with the importer that will load them.",
@@ -227,6 +246,13 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     try:
         return int(args.func(args))
+    except BrokenPipeError:
+        if args.command == "run":
+            raise
+        # The reader went away (``| head``): stop quietly, as cat does, and
+        # keep the interpreter's final flush from failing again.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 1
     except (UserError, ZipImportError, OSError, ValueError) as exc:
         if args.command == "run" and not isinstance(exc, UserError):
             raise  # the program's own error: the interpreter reports it

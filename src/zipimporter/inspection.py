@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import _imp
 import os
 from dataclasses import asdict, dataclass, field
-from importlib.util import MAGIC_NUMBER
+from importlib.util import MAGIC_NUMBER, source_hash
 
 from . import bytecode
 from .archive import DirectoryIndex, Member, read_directory, read_member
@@ -57,7 +58,22 @@ def _pyc_status(index: DirectoryIndex, member: Member, source: Member | None, na
     except ZipImportError as exc:
         return f"unreadable: {exc}"
     if data[:4] != MAGIC_NUMBER:
-        return f"other Python (magic {data[:4].hex()}): source used" + ("" if source else ", none")
+        fallback = "source used" if source else "no source to fall back to"
+        return f"other Python (magic {data[:4].hex()}): {fallback}"
+    flags = int.from_bytes(data[4:8], "little")
+    if (
+        flags == 0b11
+        and source is not None
+        and len(data) >= 16
+        and _imp.check_hash_based_pycs != "never"
+    ):
+        # A checked pyc that no longer matches its source is stale, as a
+        # timestamp pyc is: the importer falls back to the source.
+        try:
+            if data[8:16] != source_hash(read_member(index.archive, source)):
+                return "stale (checked hash): source used"
+        except ZipImportError:
+            pass  # pyc_to_code says what is wrong with the source
     stamp = None
     if source is not None:
         stamp = (bytecode.dos_to_unix(source.dos_date, source.dos_time), source.file_size)
@@ -71,7 +87,6 @@ def _pyc_status(index: DirectoryIndex, member: Member, source: Member | None, na
         )
     except ImportError as exc:
         return f"invalid: {exc}"
-    flags = int.from_bytes(data[4:8], "little")
     kind = ("checked hash" if flags & 2 else "unchecked hash") if flags & 1 else "timestamp"
     if code is None:
         return f"stale ({kind}): source used"

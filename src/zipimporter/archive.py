@@ -279,7 +279,7 @@ class DirectoryIndex:
         archive: str,
         layout: Layout,
         records: bytes,
-        table: memoryview,
+        table: memoryview | dict[bytes, int],
         count: int,
         stat: os.stat_result | None = None,
     ) -> None:
@@ -302,9 +302,14 @@ class DirectoryIndex:
             return -1
         rec = self._records
         table = self._table
-        mask = self._mask
         n = len(raw)
         ascii_name = raw.isascii()
+        if type(table) is dict:  # a flooded archive, see build_table
+            pos = table.get(raw, -1)
+            if pos >= 0 and (ascii_name or _flags(rec, pos) & FLAG_UTF8):
+                return pos
+            return self._find_cp437(name) if not ascii_name else -1
+        mask = self._mask
         h = zlib.crc32(raw) & mask
         while slot := table[h]:
             pos = slot - 1
@@ -317,8 +322,9 @@ class DirectoryIndex:
             ):
                 return pos
             h = (h + 1) & mask
-        if ascii_name:
-            return -1
+        return self._find_cp437(name) if not ascii_name else -1
+
+    def _find_cp437(self, name: str) -> int:
         if self._others is None:
             self._others = self._cp437_names()
         return self._others.get(name, -1)
@@ -461,8 +467,9 @@ def read_directory(archive: str) -> DirectoryIndex:
     built = index_cache.load(archive, records, layout.entries)
     if built is None:
         built = build_table(records, layout, archive)
-        if layout.entries >= index_cache.MIN_ENTRIES:
-            index_cache.store(archive, records, layout.entries, *built)
+        table, count = built
+        if layout.entries >= index_cache.MIN_ENTRIES and isinstance(table, memoryview):
+            index_cache.store(archive, records, layout.entries, table, count)
     return DirectoryIndex(archive, layout, records, *built, st)
 
 
@@ -474,7 +481,9 @@ def _flags(records: bytes, pos: int) -> int:
     return records[pos + 8] | records[pos + 9] << 8
 
 
-def build_table(records: bytes, layout: Layout, archive: str) -> tuple[memoryview, int]:
+def build_table(
+    records: bytes, layout: Layout, archive: str
+) -> tuple[memoryview | dict[bytes, int], int]:
     """Hash the central directory's raw names: (table, number of distinct names).
 
     The table has a power-of-two size at least twice the entry count, so the
@@ -497,6 +506,10 @@ def build_table(records: bytes, layout: Layout, archive: str) -> tuple[memoryvie
     scan = _CENTRAL_LENGTHS.unpack_from
     crc32 = zlib.crc32
     pos = duplicates = count = free = 0
+    # CRC-32 is not keyed: names forged to collide would make linear probing
+    # quadratic.  Past this many extra probes (random names need ~2 per entry
+    # at this load) the archive is indexed with a dict instead.
+    probe_budget = 8 * limit + 1024
     in_order = True
     try:
         for count in range(limit):  # noqa: B007  (count is used after the loop)
@@ -518,6 +531,9 @@ def build_table(records: bytes, layout: Layout, archive: str) -> tuple[memoryvie
                     duplicates += 1
                     break
                 h = (h + 1) & mask
+                probe_budget -= 1
+                if probe_budget < 0:
+                    return _flooded(records, layout, archive)
             table[h] = pos + 1
             pos = end + elen + clen
         else:
@@ -533,6 +549,18 @@ def build_table(records: bytes, layout: Layout, archive: str) -> tuple[memoryvie
     if free > layout.cd_start - layout.prepended:
         raise _fail(archive, "member data runs into the central directory")
     return table, count - duplicates
+
+
+def _flooded(records: bytes, layout: Layout, archive: str) -> tuple[dict[bytes, int], int]:
+    """The index of an archive whose names collide: a dict (keyed, randomised hashing)."""
+    table = {
+        records[pos + 46 : pos + 46 + fields[10]]: pos
+        for pos, fields in _walk(records, layout.entries)
+    }
+    free = _check_extents(records, layout.entries, archive)
+    if free > layout.cd_start - layout.prepended:
+        raise _fail(archive, "member data runs into the central directory")
+    return table, len(table)
 
 
 def _check_extents(records: bytes, count: int, archive: str) -> int:

@@ -253,7 +253,7 @@ class zipimporter(_bootstrap_external._LoaderBasics):  # type: ignore[misc]  # n
         data = self._read(files, member)
         try:
             return bytecode.decode_source(data)
-        except (SyntaxError, UnicodeDecodeError, LookupError) as exc:
+        except (SyntaxError, UnicodeError, LookupError) as exc:
             raise ZipImportError(
                 f"can't decode the source of {fullname!r} in {self.archive!r}: {exc}",
                 name=fullname,

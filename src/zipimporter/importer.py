@@ -243,7 +243,9 @@ class zipimporter(_bootstrap_external._LoaderBasics):  # type: ignore[misc]  # n
         """
         ispackage = self._module_info(fullname)
         if ispackage is None:
-            raise ZipImportError(f"can't find module {fullname!r}", name=fullname)
+            raise ZipImportError(
+                f"can't find module {fullname!r} in {self.archive!r}", name=fullname
+            )
         path = self._module_path(fullname)
         fullpath = path + SEP + "__init__.py" if ispackage else path + ".py"
         files = self._current_files()
@@ -267,7 +269,9 @@ class zipimporter(_bootstrap_external._LoaderBasics):  # type: ignore[misc]  # n
         """
         ispackage = self._module_info(fullname)
         if ispackage is None:
-            raise ZipImportError(f"can't find module {fullname!r}", name=fullname)
+            raise ZipImportError(
+                f"can't find module {fullname!r} in {self.archive!r}", name=fullname
+            )
         return ispackage
 
     def load_module(self, fullname: str) -> ModuleType:
@@ -448,9 +452,9 @@ class zipimporter(_bootstrap_external._LoaderBasics):  # type: ignore[misc]  # n
             return code, ispackage, modpath
         if import_error is not None:
             raise ZipImportError(
-                f"module load failed: {import_error}", name=fullname
+                f"module load failed: {import_error} (in {self.archive!r})", name=fullname
             ) from import_error
-        raise ZipImportError(f"can't find module {fullname!r}", name=fullname)
+        raise ZipImportError(f"can't find module {fullname!r} in {self.archive!r}", name=fullname)
 
     def __repr__(self) -> str:
         return f'<zipimporter object "{self.archive}{SEP}{self.prefix}">'

@@ -89,9 +89,10 @@ def pyc_to_code(
                 return None  # stale: the caller falls back to the source
     try:
         code = marshal.loads(memoryview(data)[16:])
-    except (EOFError, ValueError, TypeError, MemoryError) as exc:
-        # MemoryError: a forged element count makes marshal ask for the
-        # memory before it finds the data missing.
+    except Exception as exc:
+        # marshal raises EOFError, ValueError, TypeError, SystemError (e.g. a
+        # code object whose co_code isn't bytes) or MemoryError (a forged
+        # element count: it asks for the memory before finding the data short).
         raise ImportError(f"bad marshal data in {path!r} ({exc})", **details) from None
     if not isinstance(code, CodeType):
         raise ImportError(f"compiled module {path!r} is not a code object", **details)

@@ -50,7 +50,7 @@ def _archive_key(archive: str) -> str:
 
 def _path(archive: str, member: Member, modpath: str) -> str | None:
     root = cache_root()
-    if root is None or _TAG is None:
+    if root is None or _TAG is None or not _safe(member.name):
         return None
     if sys.pycache_prefix:
         return cache_from_source(os.path.abspath(modpath))  # type: ignore[no-any-return]
@@ -61,6 +61,17 @@ def _path(archive: str, member: Member, modpath: str) -> str | None:
         f"{root}{SEP}bytecode{SEP}{_archive_key(archive)}{SEP}"
         f"{member.name.removesuffix('.py')}.{_TAG}{f'.opt-{opt}' if opt else ''}.pyc"
     )
+
+
+def _safe(name: str) -> bool:
+    """Whether a member name can become part of a cache path.
+
+    '..' (reachable through an importer path like '<archive>/..') or an
+    absolute name would put the file outside the cache directory or, under
+    sys.pycache_prefix, make it the cache of a real source file elsewhere.
+    """
+    parts = name.replace("\\", "/").split("/")
+    return not name.startswith(("/", "\\")) and ".." not in parts and "\0" not in name
 
 
 def _header(member: Member) -> bytes:

@@ -59,6 +59,9 @@ def _unlzma(data: bytes | memoryview, limit: int) -> bytes:
         filt = lzma._decode_filter_properties(  # type: ignore[attr-defined]
             lzma.FILTER_LZMA1, bytes(data[4 : 4 + psize])
         )
+        # liblzma allocates the whole dictionary up front and the properties
+        # may ask for 4 GiB; no back-reference reaches past the output size.
+        filt["dict_size"] = min(filt["dict_size"], max(4096, limit))
         d = lzma.LZMADecompressor(lzma.FORMAT_RAW, filters=[filt])
         return d.decompress(data[4 + psize :], limit)
     except lzma.LZMAError as exc:  # not an OSError or ValueError: report it as one

@@ -505,7 +505,7 @@ def build_table(
     table = memoryview(bytearray(slots * (4 if typecode == "I" else 8))).cast(typecode)
     scan = _CENTRAL_LENGTHS.unpack_from
     crc32 = zlib.crc32
-    pos = duplicates = count = free = 0
+    pos = duplicates = count = free = csize = offset = 0
     # CRC-32 is not keyed: names forged to collide would make linear probing
     # quadratic.  Past this many extra probes (random names need ~2 per entry
     # at this load) the archive is indexed with a dict instead.
@@ -514,10 +514,12 @@ def build_table(
     try:
         for count in range(limit):  # noqa: B007  (count is used after the loop)
             sig, csize, nlen, elen, clen, offset = scan(records, pos)
-            if sig != _CENTRAL_SIG:
+            if sig != 0x02014B50:  # _CENTRAL_SIG, as a constant: this loop is hot
                 break
-            if offset < free or csize == _U32 or offset == _U32:
+            if offset < free:
                 in_order = False
+            # A ZIP64 placeholder (0xFFFFFFFF) makes free huge, so the next
+            # member fails the test above; the last one is checked below.
             free = offset + 30 + nlen + csize
             end = pos + 46 + nlen
             raw = records[pos + 46 : end]
@@ -544,6 +546,8 @@ def build_table(
         raise _fail(archive, f"central directory entry #{count - 1} runs past its end")
     if count != entries:
         raise _fail(archive, f"mismatched num_entries: {count} should be {entries}")
+    if count and _U32 in (csize, offset):
+        in_order = False
     if not in_order:
         free = _check_extents(records, count, archive)
     if free > layout.cd_start - layout.prepended:

@@ -426,7 +426,8 @@ class zipimporter(_bootstrap_external._LoaderBasics):  # type: ignore[misc]  # n
             _bootstrap._verbose_message("trying {}{}{}", self.archive, SEP, fullpath, verbosity=2)
             modpath = f"{self.archive}{SEP}{fullpath}"
             if isbytecode:
-                source = files.get(fullpath[:-1])
+                # The .py beside it, if any, is the next candidate: no second lookup.
+                source = next((c[3] for c in candidates if c[0] == fullpath[:-1]), None)
                 stamp = None
                 if source is not None:
                     mtime = bytecode.dos_to_unix(source.dos_date, source.dos_time)

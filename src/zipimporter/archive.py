@@ -304,7 +304,7 @@ class DirectoryIndex:
         table = self._table
         n = len(raw)
         ascii_name = raw.isascii()
-        if type(table) is dict:  # a flooded archive, see build_table
+        if isinstance(table, dict):  # a flooded archive, see build_table
             pos = table.get(raw, -1)
             if pos >= 0 and (ascii_name or _flags(rec, pos) & FLAG_UTF8):
                 return pos
@@ -464,13 +464,15 @@ def read_directory(archive: str) -> DirectoryIndex:
                 pass
     if len(records) != layout.cd_size:
         raise _fail(archive, "truncated central directory")
-    built = index_cache.load(archive, records, layout.entries)
-    if built is None:
-        built = build_table(records, layout, archive)
-        table, count = built
+    table: memoryview | dict[bytes, int]
+    saved = index_cache.load(archive, records, layout.entries)
+    if saved is None:
+        table, count = build_table(records, layout, archive)
         if layout.entries >= index_cache.MIN_ENTRIES and isinstance(table, memoryview):
             index_cache.store(archive, records, layout.entries, table, count)
-    return DirectoryIndex(archive, layout, records, *built, st)
+    else:
+        table, count = saved
+    return DirectoryIndex(archive, layout, records, table, count, st)
 
 
 def _name_length(records: bytes, pos: int) -> int:
@@ -502,7 +504,7 @@ def build_table(
     mask = slots - 1
     # memoryview.cast rather than array: importing array imports collections.
     typecode = "I" if size < _U32 else "Q"
-    table = memoryview(bytearray(slots * (4 if typecode == "I" else 8))).cast(typecode)
+    table = memoryview(bytearray(slots * (4 if typecode == "I" else 8))).cast(typecode)  # type: ignore[call-overload]
     scan = _CENTRAL_LENGTHS.unpack_from
     crc32 = zlib.crc32
     pos = duplicates = count = free = csize = offset = 0

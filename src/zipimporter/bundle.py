@@ -196,12 +196,11 @@ def build(
         if compile_python:
             items = []
             for name in sources_py:
-                path = files.get(name)
-                if path is None:  # the generated __main__.py
-                    tmp = Path(output + ".main.tmp.py")
-                    tmp.write_bytes(contents[name])
-                    path = tmp
-                items.append((name, path))
+                source_path = files.get(name)
+                if source_path is None:  # the generated __main__.py
+                    source_path = Path(output + ".main.tmp.py")
+                    source_path.write_bytes(contents[name])
+                items.append((name, source_path))
             try:
                 compiled = _compile_elsewhere(compile_python, items, pyc_mode)
             finally:

@@ -11,7 +11,7 @@ from __future__ import annotations
 import _imp
 import marshal
 import time
-from importlib._bootstrap_external import MAGIC_NUMBER  # type: ignore[attr-defined]
+from importlib._bootstrap_external import MAGIC_NUMBER
 from types import CodeType
 
 from .errors import ZipImportError

@@ -18,7 +18,7 @@ import marshal
 import os
 import struct
 import sys
-from importlib._bootstrap_external import (  # type: ignore[attr-defined]
+from importlib._bootstrap_external import (
     MAGIC_NUMBER,
     cache_from_source,
 )
@@ -53,7 +53,7 @@ def _path(archive: str, member: Member, modpath: str) -> str | None:
     if root is None or _TAG is None or not _safe(member.name):
         return None
     if sys.pycache_prefix:
-        return cache_from_source(os.path.abspath(modpath))  # type: ignore[no-any-return]
+        return cache_from_source(os.path.abspath(modpath))
     # What cache_from_source() would give for <root>/bytecode/<archive>/<member>
     # with __pycache__ left out, built directly as this is on every import.
     opt = sys.flags.optimize
@@ -92,7 +92,7 @@ def load(archive: str, member: Member, modpath: str) -> CodeType | None:
         return None
     if not isinstance(code, CodeType):
         return None
-    _imp._fix_co_filename(code, modpath)
+    _imp._fix_co_filename(code, modpath)  # type: ignore[attr-defined]
     return code
 
 

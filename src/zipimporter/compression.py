@@ -84,7 +84,7 @@ def _unzstd(data: bytes | memoryview, limit: int) -> bytes:
             "zstd (method 93) needs Python 3.14 or the 'zstd' extra: "
             "pip install 'zipimporter[zstd]'"
         )
-    return zstd.ZstdDecompressor().decompress(data, limit)  # type: ignore[attr-defined,no-any-return]
+    return zstd.ZstdDecompressor().decompress(data, limit)  # type: ignore[attr-defined]
 
 
 class _CodecUnavailableError(Exception):

@@ -102,6 +102,6 @@ def uninstall() -> None:
     for path, finder in list(sys.path_importer_cache.items()):
         if isinstance(finder, zipimporter):
             del sys.path_importer_cache[path]
-    for path, finder in _saved_cache.items():
-        sys.path_importer_cache.setdefault(path, finder)
+    for path, saved in _saved_cache.items():
+        sys.path_importer_cache.setdefault(path, saved)  # type: ignore[call-overload]
     _saved_cache.clear()

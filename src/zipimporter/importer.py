@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import os
 import sys
-from importlib import _bootstrap, _bootstrap_external  # type: ignore[attr-defined]
+from importlib import _bootstrap, _bootstrap_external
 from types import CodeType, ModuleType
 
 from . import bytecode, bytecode_cache
@@ -31,6 +31,12 @@ Candidate = tuple[str, bool, bool, Member]
 
 # importlib.machinery.ModuleSpec, without importing importlib.machinery.
 ModuleSpec = _bootstrap.ModuleSpec
+# The stdlib zipimporter's own helpers (private to importlib; stable since 3.4).
+_LoaderBasics = _bootstrap_external._LoaderBasics  # type: ignore[attr-defined]
+_path_split = _bootstrap_external._path_split  # type: ignore[attr-defined]
+_path_join = _bootstrap_external._path_join  # type: ignore[attr-defined]
+_fix_up_module = _bootstrap_external._fix_up_module  # type: ignore[attr-defined]
+_verbose_message = _bootstrap._verbose_message  # type: ignore[attr-defined]
 
 __all__ = ["ZipImportError", "zipimporter"]
 
@@ -65,7 +71,7 @@ class _PendingCode:
         self.code: CodeType | None = code
 
 
-class zipimporter(_bootstrap_external._LoaderBasics):  # type: ignore[misc]  # noqa: N801
+class zipimporter(_LoaderBasics):  # type: ignore[misc,valid-type]  # noqa: N801
     """zipimporter(archivepath) -> zipimporter object
 
     Create a new zipimporter instance. 'archivepath' must be a path to a
@@ -83,14 +89,12 @@ class zipimporter(_bootstrap_external._LoaderBasics):  # type: ignore[misc]  # n
     archive: str
     prefix: str
 
-    def __init__(self, path: str | os.PathLike[str]) -> None:
+    def __init__(self, archivepath: str | os.PathLike[str]) -> None:
+        # os.PathLike is accepted as a convenience; bytes are refused, as by
+        # the stdlib.
+        path = os.fspath(archivepath) if isinstance(archivepath, os.PathLike) else archivepath
         if not isinstance(path, str):
-            # os.PathLike is accepted as a convenience; bytes are refused, as
-            # by the stdlib.
-            fspath = os.fspath(path) if isinstance(path, os.PathLike) else None
-            if not isinstance(fspath, str):
-                raise TypeError(f"expected str, not {type(path)!r}")
-            path = fspath
+            raise TypeError(f"expected str, not {type(archivepath)!r}")
         if not path:
             raise ZipImportError("archive path is empty", path=path)
         if ALT_SEP:
@@ -103,7 +107,7 @@ class zipimporter(_bootstrap_external._LoaderBasics):  # type: ignore[misc]  # n
                 st = os.stat(path)
             except (OSError, ValueError):
                 # Not there (or too long): back up one path element.
-                dirname, basename = _bootstrap_external._path_split(path)
+                dirname, basename = _path_split(path)
                 if dirname == path:
                     raise ZipImportError(
                         f"not a Zip file (no such file): {requested!r}", path=path
@@ -118,7 +122,7 @@ class zipimporter(_bootstrap_external._LoaderBasics):  # type: ignore[misc]  # n
         if path not in _zip_directory_cache:
             _zip_directory_cache[path] = read_directory(path)
         self.archive = path
-        self.prefix = _bootstrap_external._path_join(*prefix[::-1])
+        self.prefix = _path_join(*prefix[::-1])
         if self.prefix:
             self.prefix += SEP
 
@@ -137,13 +141,13 @@ class zipimporter(_bootstrap_external._LoaderBasics):  # type: ignore[misc]  # n
                 ispackage = candidates[0][2]
                 # As the stdlib: still a spec (origin '<unknown>'), so that
                 # find_spec() doesn't raise; loading it raises the error.
-                return _bootstrap.spec_from_loader(fullname, self, is_package=ispackage)  # type: ignore[no-any-return]
+                return _bootstrap.spec_from_loader(fullname, self, is_package=ispackage)
             # As spec_from_loader() builds it for the stdlib: origin is
             # __file__ exactly as get_filename() gives it, not made absolute.
             spec = ModuleSpec(fullname, self, origin=modpath, is_package=ispackage)
             spec.has_location = True
             if ispackage:
-                dirname = _bootstrap_external._path_split(modpath)[0]
+                dirname = _path_split(modpath)[0]
                 spec.submodule_search_locations = [dirname]
             spec.loader_state = _PendingCode(code)
             return spec
@@ -297,10 +301,10 @@ class zipimporter(_bootstrap_external._LoaderBasics):  # type: ignore[misc]  # n
             if ispackage:
                 # __path__ must be set before the code runs.
                 path = self._module_path(fullname)
-                mod.__path__ = [_bootstrap_external._path_join(self.archive, path)]
+                mod.__path__ = [_path_join(self.archive, path)]
             if not hasattr(mod, "__builtins__"):
                 mod.__builtins__ = __builtins__  # type: ignore[attr-defined]
-            _bootstrap_external._fix_up_module(mod.__dict__, fullname, modpath)
+            _fix_up_module(mod.__dict__, fullname, modpath)
             exec(code, mod.__dict__)
         except BaseException:
             del sys.modules[fullname]
@@ -309,7 +313,7 @@ class zipimporter(_bootstrap_external._LoaderBasics):  # type: ignore[misc]  # n
             mod = sys.modules[fullname]
         except KeyError:
             raise ImportError(f"Loaded module {fullname!r} not found in sys.modules") from None
-        _bootstrap._verbose_message("import {} # loaded from Zip {}", fullname, modpath)
+        _verbose_message("import {} # loaded from Zip {}", fullname, modpath)
         return mod
 
     def get_resource_reader(self, fullname: str) -> object:
@@ -423,7 +427,7 @@ class zipimporter(_bootstrap_external._LoaderBasics):  # type: ignore[misc]  # n
     ) -> tuple[CodeType, bool, str]:
         import_error: ImportError | None = None
         for fullpath, isbytecode, ispackage, member in candidates:
-            _bootstrap._verbose_message("trying {}{}{}", self.archive, SEP, fullpath, verbosity=2)
+            _verbose_message("trying {}{}{}", self.archive, SEP, fullpath, verbosity=2)
             modpath = f"{self.archive}{SEP}{fullpath}"
             if isbytecode:
                 # The .py beside it, if any, is the next candidate: no second lookup.
@@ -435,7 +439,7 @@ class zipimporter(_bootstrap_external._LoaderBasics):  # type: ignore[misc]  # n
                 try:
                     code = bytecode.pyc_to_code(
                         self._read(files, member), fullname, fullpath, stamp,
-                        lambda m=source: None if m is None else self._read(files, m),
+                        lambda m=source: None if m is None else self._read(files, m),  # type: ignore[misc]
                     )  # fmt: skip
                 except ArchiveChangedError:
                     raise
@@ -443,7 +447,7 @@ class zipimporter(_bootstrap_external._LoaderBasics):  # type: ignore[misc]  # n
                     import_error = exc
                     continue
                 if code is None:
-                    _bootstrap._verbose_message(f"bytecode is stale for {fullname!r}")
+                    _verbose_message(f"bytecode is stale for {fullname!r}")
                     continue
             else:
                 code = bytecode_cache.load(self.archive, member, modpath)

@@ -143,23 +143,18 @@ def test_zip64_huge_declared_size(tmp_path, size, deflate):
         zipimporter.zipimporter(str(path)).get_data("huge.bin")
 
 
-def test_zip64_end_record_missing(tmp_path):
+@pytest.mark.parametrize(
+    ("signature", "message"),
+    [(b"PK\x06\x06", "ZIP64 end record"), (b"PK\x06\x07", "no ZIP64 locator")],
+    ids=["end-record-missing", "sizes-without-locator"],
+)
+def test_zip64_end_structures_damaged(tmp_path, signature, message):
     data = bytearray(zip64_everywhere({"gone.py": b"x = 1\n"}))
-    eocd64 = bytes(data).rindex(b"PK\x06\x06")
-    data[eocd64 : eocd64 + 4] = b"XXXX"
-    path = tmp_path / "gone.zip"
+    at = bytes(data).rindex(signature)
+    data[at : at + 4] = b"XXXX"
+    path = tmp_path / "damaged.zip"
     path.write_bytes(bytes(data))
-    with pytest.raises(zipimporter.ZipImportError, match="ZIP64 end record"):
-        zipimporter.zipimporter(str(path))
-
-
-def test_zip64_sizes_without_locator(tmp_path):
-    data = bytearray(zip64_everywhere({"noloc.py": b"x = 1\n"}))
-    locator = bytes(data).rindex(b"PK\x06\x07")
-    data[locator : locator + 4] = b"XXXX"
-    path = tmp_path / "noloc.zip"
-    path.write_bytes(bytes(data))
-    with pytest.raises(zipimporter.ZipImportError, match="no ZIP64 locator"):
+    with pytest.raises(zipimporter.ZipImportError, match=message):
         zipimporter.zipimporter(str(path))
 
 

@@ -137,3 +137,29 @@ def test_threads_importing_from_one_archive(tmp_path, monkeypatch):
     assert sorted(log, key=str) == sorted([*range(modules), "pkg"], key=str)
     for i in range(modules):
         assert isinstance(sys.modules[f"mod{i}"].__loader__, zipimporter.zipimporter)
+
+
+def test_rewrite_is_seen_when_code_comes_from_the_bytecode_cache(tmp_path, monkeypatch):
+    """Cached code is only used while the archive is still the one indexed."""
+    monkeypatch.setenv("ZIPIMPORTER_CACHE_DIR", str(tmp_path / "cache"))
+    monkeypatch.setattr(sys, "dont_write_bytecode", False)
+    path = tmp_path / "app.zip"
+    make_zip(path, {"mod.py": "value = 'old'\n"})
+    importer = zipimporter.zipimporter(str(path))
+    assert load(importer, "mod").value == "old"  # type: ignore[attr-defined]
+    assert load(importer, "mod").value == "old"  # now from the bytecode cache
+    st = path.stat()
+    with open(path, "r+b") as fp:
+        fp.write(same_size_variant(tmp_path, {"mod.py": "value = 'NEW'\n"}))
+    os.utime(path, ns=(st.st_atime_ns, st.st_mtime_ns))
+    assert load(importer, "mod").value == "NEW"  # type: ignore[attr-defined]
+
+
+def test_module_added_by_a_rewrite_is_found(tmp_path):
+    path = tmp_path / "app.zip"
+    make_zip(path, {"a.py": "value = 1\n"})
+    importer = zipimporter.zipimporter(str(path))
+    assert importer.find_spec("b") is None
+    make_zip(path, {"a.py": "value = 1\n", "b.py": "value = 2\n"})
+    assert load(importer, "b").value == 2  # type: ignore[attr-defined]
+    assert importer.get_data("b.py") == b"value = 2\n"

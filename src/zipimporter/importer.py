@@ -24,7 +24,10 @@ from .errors import ZipImportError
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
-    from collections.abc import Iterator
+    from collections.abc import Callable, Iterator
+    from typing import TypeVar
+
+    T = TypeVar("T")
 
 Files = DirectoryIndex | dict[str, Member]  # dict: the empty stand-in for an unreadable archive
 Candidate = tuple[str, bool, bool, Member]
@@ -133,10 +136,15 @@ class zipimporter(_LoaderBasics):  # type: ignore[misc,valid-type]  # noqa: N801
 
         Returns None if the module cannot be found.
         """
+        return self._retry_if_changed(lambda: self._find_spec(fullname))
+
+    def _find_spec(self, fullname: str) -> ModuleSpec | None:
         files, candidates = self._candidates(fullname)
         if candidates:
             try:
                 code, ispackage, modpath = self._code_from(fullname, files, candidates)
+            except ArchiveChangedError:
+                raise
             except ZipImportError:
                 ispackage = candidates[0][2]
                 # As the stdlib: still a spec (origin '<unknown>'), so that
@@ -226,10 +234,16 @@ class zipimporter(_LoaderBasics):  # type: ignore[misc,valid-type]  # noqa: N801
         key = pathname
         if pathname.startswith(self.archive + SEP):
             key = pathname[len(self.archive + SEP) :]
-        files = self._current_files()
+        return self._retry_if_changed(lambda: self._get_data(key))
+
+    def _get_data(self, key: str) -> bytes:
+        files = self._get_files()
         member = files.get(key)
         if member is None:
-            raise OSError(0, "", key)
+            files = self._fresh_files()
+            member = files.get(key)
+            if member is None:
+                raise OSError(0, "", key)
         return self._read(files, member)
 
     def get_filename(self, fullname: str) -> str:
@@ -252,11 +266,11 @@ class zipimporter(_LoaderBasics):  # type: ignore[misc,valid-type]  # noqa: N801
             )
         path = self._module_path(fullname)
         fullpath = path + SEP + "__init__.py" if ispackage else path + ".py"
-        files = self._current_files()
+        files = self._get_files()
         member = files.get(fullpath)
         if member is None:
             return None
-        data = self._read(files, member)
+        data = self._retry_if_changed(lambda: self._get_data(fullpath))
         try:
             return bytecode.decode_source(data)
         except (SyntaxError, UnicodeError, LookupError) as exc:
@@ -375,22 +389,40 @@ class zipimporter(_LoaderBasics):  # type: ignore[misc,valid-type]  # noqa: N801
     def _module_path(self, fullname: str) -> str:
         return self.prefix + fullname.rpartition(".")[2]
 
-    def _current_files(self) -> Files:
-        """The index, read again first if the archive changed on disk since it was made.
+    # An archive rewritten on disk is noticed wherever a stale index could
+    # give a wrong answer: a read compares fstat of the open file with the
+    # index's stat (read_member); an answer given without reading the archive
+    # (a miss, or code from the bytecode cache) stats it first.  Either way
+    # the index is read again and the operation redone, once.  (The stdlib
+    # reads new bytes at old offsets until invalidate_caches().)
 
-        A stat per lookup: the alternative is serving modules from a directory
-        that no longer describes the file (the stdlib reads the new bytes at
-        the old offsets until ``invalidate_caches()``).
-        """
-        files = self._get_files()
+    def _retry_if_changed(self, operation: Callable[[], T]) -> T:
+        try:
+            return operation()
+        except ArchiveChangedError:
+            self.invalidate_caches()
+            return operation()
+
+    def _check_unchanged(self, files: Files) -> None:
+        """Raise ArchiveChangedError if the archive on disk is not the one *files* indexed."""
         if isinstance(files, DirectoryIndex) and files.stat is not None:
             try:
                 now = os.stat(self.archive)
             except OSError:
-                return files  # gone: reading a member will say so
+                return  # gone: reading a member will say so
             if not same_file(now, files.stat):
-                self.invalidate_caches()
-                files = self._get_files()
+                raise ArchiveChangedError(
+                    f"archive changed since it was indexed: {self.archive!r}", path=self.archive
+                )
+
+    def _fresh_files(self) -> Files:
+        """The index, read again first if the archive changed on disk since it was made."""
+        files = self._get_files()
+        try:
+            self._check_unchanged(files)
+        except ArchiveChangedError:
+            self.invalidate_caches()
+            files = self._get_files()
         return files
 
     def _read(self, files: Files, member: Member) -> bytes:
@@ -401,18 +433,25 @@ class zipimporter(_LoaderBasics):  # type: ignore[misc,valid-type]  # noqa: N801
     def _candidates(self, fullname: str) -> tuple[Files, list[Candidate]]:
         """The index and the (path, isbytecode, ispackage, member) of a module's files."""
         path = self._module_path(fullname)
-        files = self._current_files()
-        found = []
-        for suffix, isbytecode, ispackage in _SEARCH_ORDER:
-            member = files.get(path + suffix)
-            if member is not None:
-                found.append((path + suffix, isbytecode, ispackage, member))
+        files = self._get_files()
+        for attempt in range(2):
+            found = []
+            for suffix, isbytecode, ispackage in _SEARCH_ORDER:
+                member = files.get(path + suffix)
+                if member is not None:
+                    found.append((path + suffix, isbytecode, ispackage, member))
+            if found or attempt:
+                break
+            fresh = self._fresh_files()  # a miss: maybe the archive gained it
+            if fresh is files:
+                break
+            files = fresh
         return files, found
 
     def _module_info(self, fullname: str) -> bool | None:
         """True for a package, False for a module, None if not in the archive."""
         path = self._module_path(fullname)
-        files = self._current_files()
+        files = self._fresh_files()
         for suffix, _, ispackage in _SEARCH_ORDER:
             if path + suffix in files:
                 return ispackage
@@ -420,7 +459,9 @@ class zipimporter(_LoaderBasics):  # type: ignore[misc,valid-type]  # noqa: N801
 
     def _module_code(self, fullname: str) -> tuple[CodeType, bool, str]:
         """Return (code, ispackage, __file__) of the first usable candidate."""
-        return self._code_from(fullname, *self._candidates(fullname))
+        return self._retry_if_changed(
+            lambda: self._code_from(fullname, *self._candidates(fullname))
+        )
 
     def _code_from(
         self, fullname: str, files: Files, candidates: list[Candidate]
@@ -451,7 +492,9 @@ class zipimporter(_LoaderBasics):  # type: ignore[misc,valid-type]  # noqa: N801
                     continue
             else:
                 code = bytecode_cache.load(self.archive, member, modpath)
-                if code is None:
+                if code is not None:
+                    self._check_unchanged(files)  # the archive itself wasn't read
+                else:
                     code = bytecode.compile_source(self._read(files, member), modpath)
                     bytecode_cache.store(self.archive, member, modpath, code)
             return code, ispackage, modpath

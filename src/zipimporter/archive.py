@@ -31,6 +31,7 @@ __all__ = [
     "DirectoryIndex",
     "Layout",
     "Member",
+    "check_same_file",
     "read_directory",
     "read_member",
     "same_file",
@@ -169,6 +170,14 @@ def same_file(st: os.stat_result, expect: os.stat_result) -> bool:
         expect.st_mtime_ns,
         expect.st_ctime_ns,
     )
+
+
+def check_same_file(archive: str, st: os.stat_result, expect: os.stat_result) -> None:
+    """Raise ArchiveChangedError unless *st* (of *archive* now) is the file *expect* was."""
+    if not same_file(st, expect):
+        raise ArchiveChangedError(
+            f"archive changed since it was indexed: {archive!r}", path=archive
+        )
 
 
 def _fail(archive: str, what: str) -> ZipImportError:
@@ -604,24 +613,22 @@ def read_member(archive: str, member: Member, expect: os.stat_result | None = No
     want = _LOCAL.size + nlen + member.compressed_size + _LOCAL_SLACK
     try:
         with io.open_code(archive) as fp:
-            if expect is not None and not same_file(os.fstat(fp.fileno()), expect):
-                raise ArchiveChangedError(
-                    f"archive changed since it was indexed: {archive!r}", path=archive
-                )
+            if expect is not None:
+                check_same_file(archive, os.fstat(fp.fileno()), expect)
             fp.seek(member.header_offset)
             buf = fp.read(want)
-            if len(buf) >= _LOCAL.size:
-                data_at = _LOCAL.size + nlen + _LOCAL.unpack_from(buf, 0)[10]
-                missing = data_at + member.compressed_size - len(buf)
-                if missing > 0:
-                    buf += fp.read(missing)
+            if len(buf) < _LOCAL.size:
+                raise ZipImportError(f"truncated local file header: {where}", path=archive)
+            (sig, _, flags, method, _, _, crc, csize, usize, lnlen, lelen) = _LOCAL.unpack_from(buf)
+            # The one read guessed the local extra field's length; read what it missed.
+            data_at = _LOCAL.size + lnlen + lelen
+            missing = data_at + member.compressed_size - len(buf)
+            if missing > 0:
+                buf += fp.read(missing)
     except OSError as exc:
         raise ZipImportError(
             f"can't read Zip file ({exc.strerror or exc}): {where}", path=archive
         ) from None
-    if len(buf) < _LOCAL.size:
-        raise ZipImportError(f"truncated local file header: {where}", path=archive)
-    (sig, _, flags, method, _, _, crc, csize, usize, lnlen, _) = _LOCAL.unpack_from(buf, 0)
     if sig != _LOCAL_SIG:
         raise ZipImportError(f"bad local file header: {where}", path=archive)
     if buf[_LOCAL.size : _LOCAL.size + lnlen] != member.raw_name:
@@ -642,7 +649,6 @@ def read_member(archive: str, member: Member, expect: os.stat_result | None = No
             f"local header sizes or CRC do not match the central directory: {where}",
             path=archive,
         )
-    data_at = _LOCAL.size + nlen + _LOCAL.unpack_from(buf, 0)[10]
     raw = memoryview(buf)[data_at : data_at + member.compressed_size]  # no copy
     if len(raw) != member.compressed_size:
         raise ZipImportError(f"truncated member data: {where}", path=archive)

@@ -16,9 +16,9 @@ from .archive import (
     ArchiveChangedError,
     DirectoryIndex,
     Member,
+    check_same_file,
     read_directory,
     read_member,
-    same_file,
 )
 from .errors import ZipImportError
 
@@ -266,11 +266,10 @@ class zipimporter(_LoaderBasics):  # type: ignore[misc,valid-type]  # noqa: N801
             )
         path = self._module_path(fullname)
         fullpath = path + SEP + "__init__.py" if ispackage else path + ".py"
-        files = self._get_files()
-        member = files.get(fullpath)
-        if member is None:
+        try:
+            data = self._retry_if_changed(lambda: self._get_data(fullpath))
+        except OSError:  # _get_data's "not in the archive": no source, only bytecode
             return None
-        data = self._retry_if_changed(lambda: self._get_data(fullpath))
         try:
             return bytecode.decode_source(data)
         except (SyntaxError, UnicodeError, LookupError) as exc:
@@ -410,10 +409,7 @@ class zipimporter(_LoaderBasics):  # type: ignore[misc,valid-type]  # noqa: N801
                 now = os.stat(self.archive)
             except OSError:
                 return  # gone: reading a member will say so
-            if not same_file(now, files.stat):
-                raise ArchiveChangedError(
-                    f"archive changed since it was indexed: {self.archive!r}", path=self.archive
-                )
+            check_same_file(self.archive, now, files.stat)
 
     def _fresh_files(self) -> Files:
         """The index, read again first if the archive changed on disk since it was made."""

@@ -11,7 +11,9 @@ import importlib
 import io
 import linecache
 import marshal
+import os
 import struct
+import subprocess
 import sys
 import time
 import zipfile
@@ -31,6 +33,9 @@ import zipimporter
 from zipimporter import hooks
 
 collect_ignore = ["conformance"]
+
+#: The directory holding the ``zipimporter`` package: PYTHONPATH for subprocesses.
+SRC = str(Path(zipimporter.__file__).resolve().parent.parent)
 
 # Modest by default, so the suite runs in well under two minutes per Python;
 # ``pytest --hypothesis-profile=thorough`` runs the property tests 25 times longer.
@@ -247,6 +252,58 @@ def outcome(func: Callable[[], Any]) -> tuple[str, Any]:
         return "raises", type(exc).__name__
 
 
+# -- subprocesses -----------------------------------------------------------
+
+
+def python_env(cache_dir: str | os.PathLike[str], **overrides: str | None) -> dict[str, str]:
+    """The environment for a Python subprocess that imports ``zipimporter`` from SRC.
+
+    Its on-disk caches go to *cache_dir* (never the user's); output is UTF-8;
+    ``PYTHONDONTWRITEBYTECODE`` and ``PYTHONBREAKPOINT`` from the caller's
+    environment are dropped.  *overrides* set variables (``None`` removes one).
+    """
+    env = {
+        **os.environ,
+        "PYTHONPATH": SRC,
+        "PYTHONIOENCODING": "utf-8",
+        "ZIPIMPORTER_CACHE_DIR": os.fspath(cache_dir),
+    }
+    for name in ("PYTHONDONTWRITEBYTECODE", "PYTHONBREAKPOINT", "ZIPIMPORTER_CACHE"):
+        env.pop(name, None)
+    for name, value in overrides.items():
+        if value is None:
+            env.pop(name, None)
+        else:
+            env[name] = value
+    return env
+
+
+def run_python(
+    *args: str | os.PathLike[str],
+    cache_dir: str | os.PathLike[str],
+    cwd: str | os.PathLike[str] | None = None,
+    input: str | None = None,
+    timeout: float = 120,
+    env: Mapping[str, str | None] | None = None,
+) -> subprocess.CompletedProcess[str]:
+    """``python ARGS`` (this interpreter) in a subprocess; see :func:`python_env`.
+
+    *cache_dir* is the subprocess's private ZIPIMPORTER_CACHE_DIR; *env* holds
+    overrides of :func:`python_env`.  Output is captured as text; the exit
+    status is not checked.
+    """
+    return subprocess.run(
+        [sys.executable, *map(os.fspath, args)],
+        capture_output=True,
+        text=True,
+        env=python_env(cache_dir, **(env or {})),
+        cwd=cwd,
+        input=input,
+        timeout=timeout,
+        check=False,
+    )
+
+
 # -- fixtures ---------------------------------------------------------------
 
 
@@ -302,6 +359,27 @@ def import_state(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
         zipimporter._zip_directory_cache.update(saved_our_zip_cache)
         importlib.invalidate_caches()
         linecache.clearcache()
+
+
+@pytest.fixture
+def cache(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A fresh, empty on-disk cache directory for the test (caches on, writing allowed).
+
+    Writing is allowed whatever PYTHONDONTWRITEBYTECODE says, and compiled
+    source goes to the cache, not under a ``sys.pycache_prefix``.
+    """
+    path = tmp_path / "cache"
+    monkeypatch.setenv("ZIPIMPORTER_CACHE_DIR", str(path))
+    monkeypatch.delenv("ZIPIMPORTER_CACHE", raising=False)
+    monkeypatch.setattr(sys, "dont_write_bytecode", False)
+    monkeypatch.setattr(sys, "pycache_prefix", None)
+    return path
+
+
+@pytest.fixture
+def no_caches(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The on-disk caches off (``ZIPIMPORTER_CACHE=0``): every read goes to the archive."""
+    monkeypatch.setenv("ZIPIMPORTER_CACHE", "0")
 
 
 @pytest.fixture

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import builtins
 import importlib
 import importlib.util
 import os
@@ -9,8 +10,10 @@ import pathlib
 import pkgutil
 import sys
 import zipimport
+from collections import Counter
 from pathlib import Path
 from types import ModuleType
+from typing import Any
 
 import pytest
 
@@ -37,6 +40,20 @@ LAYOUT = {
 @pytest.fixture
 def layout_zip(tmp_path: Path) -> str:
     return make_zip(tmp_path / "layout.zip", LAYOUT)
+
+
+@pytest.fixture
+def compiles(monkeypatch: pytest.MonkeyPatch) -> Counter[object]:
+    """Calls of the builtin ``compile()`` by filename (both importers compile with it)."""
+    counts: Counter[object] = Counter()
+    real = builtins.compile
+
+    def counting(source: Any, filename: Any, *args: Any, **kwargs: Any) -> Any:
+        counts[filename] += 1
+        return real(source, filename, *args, **kwargs)
+
+    monkeypatch.setattr(builtins, "compile", counting)
+    return counts
 
 
 def spec_fields(module: ModuleType) -> dict[str, object]:
@@ -152,11 +169,6 @@ def test_non_str_path_is_type_error(bad):
 def test_bytes_of_existing_archive_still_refused(layout_zip):
     with pytest.raises(TypeError):
         zipimporter.zipimporter(os.fsencode(layout_zip))
-
-
-def test_zip_import_error_is_import_error():
-    assert issubclass(zipimporter.ZipImportError, ImportError)
-    assert zipimporter.ZipImportError.__name__ == "ZipImportError"
 
 
 def test_empty_path():
@@ -297,17 +309,47 @@ def test_unknown_module_raises_our_error(layout_zip):
         assert exc.value.name == "nope"
 
 
-def test_create_and_exec_module(layout_zip):
+def test_create_and_exec_module(layout_zip, no_caches, compiles, monkeypatch):
+    file = os.path.join(layout_zip, "mod.py")
     importer = zipimporter.zipimporter(layout_zip)
     spec = importer.find_spec("mod")
+    assert compiles[file] == 1  # find_spec compiles, to know the module can be loaded
     assert importer.create_module(spec) is None
     module = importlib.util.module_from_spec(spec)
+    monkeypatch.setitem(sys.modules, "mod", module)  # as the import system does
     importer.exec_module(module)
     assert module.value == "mod"
+    assert compiles[file] == 1  # exec_module ran the code find_spec handed over
     # A second execution compiles again rather than reusing a spent code object.
     module.value = "changed"
     importer.exec_module(module)
     assert module.value == "mod"
+    assert compiles[file] == 2
+
+
+def test_source_only_modules_are_compiled_once_per_import(tmp_path, no_caches, compiles):
+    """The stdlib compiles a source-only module twice per import (for ``__file__`` in
+    find_spec, then to run it); we hand the first code object over to exec_module."""
+    members = {"compiled_once.py": "value = 1\n", "once_pkg/__init__.py": "value = 2\n"}
+    path = make_zip(tmp_path / "once.zip", members)
+    sys.path.insert(0, path)
+    files = [os.path.join(path, "compiled_once.py"), os.path.join(path, "once_pkg", "__init__.py")]
+    counts = {}
+    for ours in (False, True):
+        compiles.clear()
+        assert import_fresh("compiled_once", ours=ours).value == 1
+        assert import_fresh("once_pkg", ours=ours).value == 2
+        counts["ours" if ours else "stdlib"] = [compiles[f] for f in files]
+    assert counts == {"stdlib": [2, 2], "ours": [1, 1]}
+
+
+def test_source_only_module_is_compiled_once_then_cached(tmp_path, cache, compiles):
+    path = make_zip(tmp_path / "cached.zip", {"cached_once.py": "value = 1\n"})
+    sys.path.insert(0, path)
+    for _ in range(3):  # a fresh import each time, as in a new process
+        assert import_fresh("cached_once", ours=True).value == 1
+    assert compiles[os.path.join(path, "cached_once.py")] == 1
+    assert [p.suffix for p in cache.rglob("*") if p.is_file()] == [".pyc"]
 
 
 # -- get_data -----------------------------------------------------------------

@@ -8,25 +8,14 @@ import subprocess
 import sys
 import textwrap
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 import zipimporter
-from conftest import DATE_TIME, Entry, make_zip
+from conftest import DATE_TIME, Entry, make_zip, python_env
 from zipimporter import archive, bytecode, bytecode_cache, cachedir, index_cache
-from zipimporter.archive import read_directory
-
-SRC = str(Path(zipimporter.__file__).resolve().parent.parent)
-
-
-@pytest.fixture
-def cache(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    """A fresh cache directory, with writing allowed whatever PYTHONDONTWRITEBYTECODE says."""
-    path = tmp_path / "cache"
-    monkeypatch.setenv("ZIPIMPORTER_CACHE_DIR", str(path))
-    monkeypatch.setattr(sys, "dont_write_bytecode", False)
-    monkeypatch.setattr(sys, "pycache_prefix", None)
-    return path
+from zipimporter.directory import open_index as read_directory
 
 
 @pytest.fixture
@@ -40,14 +29,22 @@ def files_under(path: Path, suffix: str) -> list[Path]:
 
 
 def fresh_import(name: str, archive_path: str) -> object:
-    """Import *name* from *archive_path* through a new importer (caches on disk stay)."""
+    """Import *name* from *archive_path* through a new importer (caches on disk stay).
+
+    As the import system does: find the spec, put the module in sys.modules,
+    execute it there.
+    """
     zipimporter._zip_directory_cache.clear()
     sys.modules.pop(name, None)
     importer = zipimporter.zipimporter(archive_path)
     spec = importer.find_spec(name)
     assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
+    module = sys.modules[name] = importlib.util.module_from_spec(spec)
+    try:
+        spec.loader.exec_module(module)
+    except BaseException:
+        del sys.modules[name]
+        raise
     return module
 
 
@@ -78,10 +75,55 @@ def test_index_is_saved_and_used(tmp_path, cache, small_index_threshold, monkeyp
     assert second["mod.py"] == first["mod.py"]
 
 
-def test_small_archives_are_not_indexed_on_disk(tmp_path, cache):
-    path = make_zip(tmp_path / "a.zip", {"mod.py": "x = 1\n"})
-    read_directory(path)
+def count_table_builds(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """Record the archives whose name table is built (not loaded from the index cache).
+
+    ``archive.build_table`` is wrapped wherever zipimporter calls it from,
+    by module attribute or by imported name.
+    """
+    calls: list[str] = []
+    original = archive.build_table
+
+    def counting(*args: Any) -> Any:
+        calls.append(str(args[2]))
+        return original(*args)
+
+    for module in list(sys.modules.values()):
+        name = getattr(module, "__name__", "")
+        if name.startswith("zipimporter") and getattr(module, "build_table", None) is original:
+            monkeypatch.setattr(module, "build_table", counting)
+    return calls
+
+
+def test_index_cache_entry_boundary_is_2048(tmp_path, cache, monkeypatch):
+    """The README's number: archives of MIN_ENTRIES entries or more are indexed on disk."""
+    assert index_cache.MIN_ENTRIES == 2048
+    builds = count_table_builds(monkeypatch)
+
+    def open_through_importer(path: str, last: int) -> None:
+        zipimporter._zip_directory_cache.clear()
+        assert zipimporter.zipimporter(path).find_spec(f"m{last}") is not None
+
+    below = make_zip(tmp_path / "below.zip", {f"m{i}.py": "" for i in range(2047)})
+    for _ in range(2):
+        open_through_importer(below, 2046)
+    assert builds == [below, below]
     assert files_under(cache, ".idx") == []
+
+    builds.clear()
+    at = make_zip(tmp_path / "at.zip", {f"m{i}.py": "" for i in range(2048)})
+    open_through_importer(at, 2047)
+    (saved,) = files_under(cache, ".idx")
+    first = saved.stat()
+    open_through_importer(at, 2047)
+    assert builds == [at]  # the second open used the saved index ...
+    assert saved.stat().st_ino == first.st_ino  # ... and did not write it again
+
+    intact = saved.read_bytes()
+    saved.write_bytes(intact[:-1] + bytes([intact[-1] ^ 0xFF]))
+    open_through_importer(at, 2047)
+    assert builds == [at, at]  # a corrupt index is not used ...
+    assert saved.read_bytes() == intact  # ... and is written again
 
 
 @pytest.mark.parametrize("keep_mtime", [False, True], ids=["new-mtime", "same-mtime"])
@@ -132,9 +174,12 @@ def test_foreign_index_is_not_used(tmp_path, cache, small_index_threshold, monke
     read_directory(one)
     (saved,) = files_under(cache, ".idx")
     # Pretend two.zip's index lives where one.zip's does.
-    monkeypatch.setattr(cachedir, "path_key", lambda p: saved.stem)
+    monkeypatch.setattr(index_cache, "path_key", lambda p: saved.stem)
+    assert index_cache._path(two) == str(saved)
+    foreign = saved.read_bytes()
     index = read_directory(two)
     assert index.keys() == {"c.py", "d.py", "e.py"}
+    assert saved.read_bytes() != foreign  # missed, so two.zip's own index was saved there
 
 
 # -- compiled-source cache ----------------------------------------------------
@@ -210,16 +255,43 @@ def test_unwritable_cache_directory_still_imports(tmp_path, monkeypatch, small_i
     assert fresh_import("mod", path).value == 3  # type: ignore[attr-defined]
 
 
-@pytest.mark.skipif(os.geteuid() == 0, reason="root can write to a read-only directory")
-def test_read_only_cache_directory_still_imports(tmp_path, cache, small_index_threshold):
-    cache.mkdir()
-    cache.chmod(0o500)
-    try:
-        path = make_zip(tmp_path / "a.zip", {"mod.py": "value = 3\n"})
+def test_unwritable_cache_entries_still_import(tmp_path, cache, small_index_threshold):
+    """Writing every entry fails (as in a read-only cache, which root could still write).
+
+    The cache directories are fine, but a directory stands where the index
+    file goes and a file where the archive's compiled-source directory goes.
+    """
+    path = make_zip(tmp_path / "a.zip", {"mod.py": "value = 3\n"})
+    key = cachedir.path_key(path)
+    (cache / "index" / f"{key}.idx").mkdir(mode=0o700, parents=True)
+    (cache / "bytecode").mkdir(mode=0o700)
+    (cache / "bytecode" / key).write_text("not a directory")
+    before = sorted(p.relative_to(cache) for p in cache.rglob("*"))
+    for _ in range(2):
         assert fresh_import("mod", path).value == 3  # type: ignore[attr-defined]
-        assert list(cache.iterdir()) == []
-    finally:
-        cache.chmod(0o700)
+    assert sorted(p.relative_to(cache) for p in cache.rglob("*")) == before
+    assert (cache / "bytecode" / key).read_text() == "not a directory"
+
+
+def test_files_in_place_of_cache_directories(tmp_path, cache, small_index_threshold):
+    """Regular files where ``index`` and ``bytecode`` should be: imports work, files stay.
+
+    Meaningful as root too (unlike a read-only directory, which root can write).
+    """
+    cache.mkdir(mode=0o700)
+    for name in ("index", "bytecode"):
+        (cache / name).write_text(f"{name} is taken")
+    path = make_zip(tmp_path / "a.zip", {"mod.py": "value = 3\n"})
+    with pytest.warns(cachedir.CacheDisabledWarning) as record:
+        for _ in range(2):
+            assert fresh_import("mod", path).value == 3  # type: ignore[attr-defined]
+    assert sorted(str(w.message) for w in record) == sorted(
+        cachedir.CACHE_DISABLED.format(path=str(cache / name), reason=cachedir.NOT_A_DIRECTORY)
+        for name in ("index", "bytecode")
+    )
+    assert sorted(p.name for p in cache.iterdir()) == ["bytecode", "index"]
+    for name in ("index", "bytecode"):
+        assert (cache / name).read_text() == f"{name} is taken"
 
 
 def test_dont_write_bytecode_writes_nothing_but_reads(tmp_path, cache, monkeypatch):
@@ -291,8 +363,7 @@ def test_optimization_levels_use_separate_cache_files(tmp_path, cache):
             print(e)
         """
     )
-    env = {**os.environ, "PYTHONPATH": SRC, "ZIPIMPORTER_CACHE_DIR": str(cache)}
-    env.pop("PYTHONDONTWRITEBYTECODE", None)
+    env = python_env(cache)
     outputs = []
     for flags in ([], ["-O"], [], ["-O"]):
         run = subprocess.run(
@@ -321,8 +392,7 @@ def test_processes_filling_the_caches_at_once(tmp_path, cache):
         print(total)
         """
     )
-    env = {**os.environ, "PYTHONPATH": SRC, "ZIPIMPORTER_CACHE_DIR": str(cache)}
-    env.pop("PYTHONDONTWRITEBYTECODE", None)
+    env = python_env(cache)
     procs = [
         subprocess.Popen(
             [sys.executable, "-c", script],

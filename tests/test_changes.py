@@ -13,8 +13,8 @@ import pytest
 
 import zipimporter
 from conftest import make_zip
-from zipimporter import archive
-from zipimporter.archive import ArchiveChangedError, read_directory, read_member
+from zipimporter import archive, importer
+from zipimporter.archive import ArchiveChanged, read_directory, read_member
 
 
 def load(importer: zipimporter.zipimporter, name: str) -> object:
@@ -67,16 +67,72 @@ def test_layout_change_is_seen(tmp_path):
 
 
 def test_read_with_stale_index_is_refused(tmp_path):
-    """The lowest layer refuses to read through a directory that no longer fits the file."""
+    """The lowest layer refuses to read through a directory that no longer fits the file.
+
+    It says so with the internal ArchiveChanged signal, which no handler of
+    import errors catches; without *expect* (inspect, verify) it never does.
+    """
     path = tmp_path / "app.zip"
     make_zip(path, {"mod.py": "value = 'old'\n"})
     index = read_directory(str(path))
     member = index["mod.py"]
     path.write_bytes(same_size_variant(tmp_path, {"mod.py": "value = 'NEW'\n"}))
-    with pytest.raises(ArchiveChangedError, match="changed since it was indexed") as caught:
-        read_member(str(path), member, index.stat)
-    assert isinstance(caught.value, zipimporter.ZipImportError)
-    assert str(path) in str(caught.value)
+    with pytest.raises(ArchiveChanged, match="changed since it was indexed") as caught:
+        try:
+            read_member(str(path), member, index.stat)
+        except ImportError:  # what a careless read path would write: it must not catch this
+            pytest.fail("the change signal was caught as an ImportError")
+    assert caught.value.archive == str(path)
+    # Without *expect* (inspect, verify) there is no signal: the old member's
+    # local header and CRC-32 no longer match, an ordinary error.
+    with pytest.raises(zipimporter.ZipImportError, match="do not match"):
+        read_member(str(path), member)
+
+
+class _KeepsChanging:
+    """read_member as the importer calls it, with the archive touched on disk first.
+
+    os.utime changes the archive's ctime, so every read sees an archive that
+    changed since its directory was read: the redo after a change meets
+    another change.
+    """
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.reads = 0
+
+    def __call__(self, *args: object) -> bytes:
+        self.reads += 1
+        os.utime(self.path)
+        return read_member(*args)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(
+    "operation",
+    [
+        lambda imp: imp.find_spec("mod"),
+        lambda imp: imp.get_code("mod"),
+        lambda imp: imp.get_source("mod"),
+        lambda imp: imp.get_data("mod.py"),
+        lambda imp: imp.get_filename("mod"),
+    ],
+    ids=["find_spec", "get_code", "get_source", "get_data", "get_filename"],
+)
+def test_archive_that_keeps_changing_gives_a_zipimporterror(tmp_path, monkeypatch, operation):
+    """A second change during the redo is a ZipImportError naming the archive, never the signal."""
+    monkeypatch.setenv("ZIPIMPORTER_CACHE", "0")  # every operation reads the archive
+    path = tmp_path / "app.zip"
+    make_zip(path, {"mod.py": "value = 1\n"})
+    imp = zipimporter.zipimporter(str(path))
+    keeps_changing = _KeepsChanging(path)
+    monkeypatch.setattr(importer, "read_member", keeps_changing)
+    with pytest.raises(zipimporter.ZipImportError) as caught:
+        operation(imp)
+    assert str(caught.value) == importer.ARCHIVE_KEEPS_CHANGING.format(archive=str(path))
+    assert caught.value.path == str(path)
+    assert keeps_changing.reads == 2  # the read, and one redo
+    monkeypatch.undo()
+    assert imp.get_data("mod.py") == b"value = 1\n"  # once it holds still, all is well
 
 
 def test_deleted_archive_gives_a_clear_error(tmp_path):
@@ -89,13 +145,29 @@ def test_deleted_archive_gives_a_clear_error(tmp_path):
 
 
 def test_declared_size_over_the_limit_is_refused(tmp_path, monkeypatch):
-    path = make_zip(tmp_path / "a.zip", {"big.bin": b"x" * 5000, "small.bin": b"y"})
-    monkeypatch.setattr(archive, "MAX_MEMBER_SIZE", 4096)
-    importer = zipimporter.zipimporter(path)
-    assert importer.get_data("small.bin") == b"y"
-    with pytest.raises(zipimporter.ZipImportError, match="limit of 4096") as caught:
-        importer.get_data("big.bin")
-    assert path in str(caught.value)
+    """ZIPIMPORTER_MAX_MEMBER_SIZE is read at each use: no re-import to change it."""
+    path = make_zip(
+        tmp_path / "a.zip", {"big.bin": b"x" * 5000, "edge.bin": b"e" * 4096, "small.bin": b"y"}
+    )
+    imp = zipimporter.zipimporter(path)
+    assert imp.get_data("big.bin") == b"x" * 5000  # the default (1 GiB) allows it
+    monkeypatch.setenv("ZIPIMPORTER_MAX_MEMBER_SIZE", "4096")
+    assert imp.get_data("small.bin") == b"y"
+    assert imp.get_data("edge.bin") == b"e" * 4096  # exactly the limit reads
+    with pytest.raises(zipimporter.ZipImportError) as caught:
+        imp.get_data("big.bin")
+    where = f"{'big.bin'!r} in {path!r}"
+    assert str(caught.value) == archive.MEMBER_TOO_BIG.format(size=5000, limit=4096, where=where)
+    assert "ZIPIMPORTER_MAX_MEMBER_SIZE" in str(caught.value)
+    assert caught.value.path == path
+    monkeypatch.setenv("ZIPIMPORTER_MAX_MEMBER_SIZE", "5000")
+    assert imp.get_data("big.bin") == b"x" * 5000  # raised again: readable again
+
+
+@pytest.mark.parametrize("value", ["", "lots", "-1", "1.5", "0x1000"])
+def test_invalid_member_size_limit_means_the_default(monkeypatch, value):
+    monkeypatch.setenv("ZIPIMPORTER_MAX_MEMBER_SIZE", value)
+    assert archive.max_member_size() == archive.DEFAULT_MAX_MEMBER_SIZE == 1 << 30
 
 
 def test_threads_importing_from_one_archive(tmp_path, monkeypatch):

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import argparse
+import doctest
 import io
 import json
 import os
 import re
 import shutil
+import socket
 import stat
 import subprocess
 import sys
@@ -21,6 +24,7 @@ import pytest
 import zipimporter
 from conftest import (
     SHEBANG,
+    SRC,
     ZIP64_ENTRIES,
     Entry,
     dos_mtime,
@@ -28,11 +32,11 @@ from conftest import (
     import_fresh,
     make_zip,
     pyc,
+    run_python,
 )
-from zipimporter import bundle
-from zipimporter.cli import main
-
-SRC = str(Path(zipimporter.__file__).parent.parent)
+from zipimporter import bundle, inspection, messages
+from zipimporter.cli import build_parser, main
+from zipimporter.inspection import PycState, python_for_magic
 
 CLI_MODULE = """\
 import os
@@ -99,18 +103,12 @@ def cli_json(capsys: pytest.CaptureFixture[str], *args: str | Path) -> dict:
     return json.loads(capsys.readouterr().out)
 
 
-def python_m(*args: str | Path) -> subprocess.CompletedProcess[str]:
-    """``python -m zipimporter ARGS`` in a subprocess."""
-    env = {**os.environ, "PYTHONPATH": SRC}
-    env.pop("PYTHONDONTWRITEBYTECODE", None)
-    return subprocess.run(
-        [sys.executable, "-m", "zipimporter", *map(str, args)],
-        capture_output=True,
-        text=True,
-        env=env,
-        timeout=60,
-        check=False,
-    )
+def python_m(
+    *args: str | Path, env: Mapping[str, str | None] | None = None
+) -> subprocess.CompletedProcess[str]:
+    """``python -m zipimporter ARGS`` in a subprocess (a minute at most: nothing may hang)."""
+    cache = os.environ["ZIPIMPORTER_CACHE_DIR"]  # conftest's cache_dir
+    return run_python("-m", "zipimporter", *args, cache_dir=cache, env=env, timeout=60)
 
 
 def names(archive: str | Path) -> list[str]:
@@ -214,7 +212,8 @@ def test_compile_adds_pycs_the_importer_uses(project, tmp_path, capsys):
     report = cli_json(capsys, "inspect", out)
     modules = {m["name"]: m for m in report["modules"]}
     assert modules["mypkg.core"]["uses"] == "pyc"
-    assert modules["mypkg.core"]["pyc_status"] == "valid (unchecked hash)"
+    assert modules["mypkg.core"]["pyc_status"] == messages.PYC_VALID.format(kind="unchecked hash")
+    assert modules["mypkg.core"]["pyc_state"] == PycState.VALID
     assert modules["mypkg"]["pyc"] == "mypkg/__init__.pyc"
 
 
@@ -228,7 +227,7 @@ def test_checked_hash_pyc_is_not_used_once_the_source_changes(project, tmp_path,
     assert core.__file__.endswith("core.pyc")
     assert core.answer() == 42
     modules = {m["name"]: m for m in cli_json(capsys, "inspect", out)["modules"]}
-    assert modules["mypkg.core"]["pyc_status"] == "valid (checked hash)"
+    assert modules["mypkg.core"]["pyc_status"] == messages.PYC_VALID.format(kind="checked hash")
 
     # The same size and date: only the hash in the pyc can tell it is stale.
     rewrite(out, {"mypkg/core.py": b"def answer():\n    return 43\n"})
@@ -236,10 +235,12 @@ def test_checked_hash_pyc_is_not_used_once_the_source_changes(project, tmp_path,
     assert core.__file__.endswith("core.py")
     assert core.answer() == 43
     modules = {m["name"]: m for m in cli_json(capsys, "inspect", out)["modules"]}
-    assert modules["mypkg.core"]["pyc_status"] == "stale (checked hash): source used"
+    stale = messages.PYC_STALE.format(kind="checked hash")
+    assert modules["mypkg.core"]["pyc_status"] == stale
+    assert modules["mypkg.core"]["pyc_state"] == PycState.STALE
     assert modules["mypkg.core"]["uses"] == "source"
     assert cli("verify", out) == 0  # a warning: the archive still works
-    assert "warning: mypkg/core.pyc: stale (checked hash)" in capsys.readouterr().out
+    assert f"warning: mypkg/core.pyc: {stale}\n" in capsys.readouterr().out
 
 
 def other_python() -> str | None:
@@ -264,12 +265,13 @@ def test_compile_python_builds_for_another_version(project, tmp_path, capsys):
         pytest.skip("no pyenv interpreter of another Python version on this machine")
     out = tmp_path / "other.zip"
     assert cli("build", project / "mypkg", "-o", out, "--compile-python", python) == 0
-    magic = subprocess.run(
-        [python, "-c", "import importlib.util; print(importlib.util.MAGIC_NUMBER.hex())"],
+    magic, version = subprocess.run(
+        [python, "-c", "import importlib.util, sys; "
+         "print(importlib.util.MAGIC_NUMBER.hex(), '%d.%d' % sys.version_info[:2])"],
         capture_output=True,
         text=True,
         check=True,
-    ).stdout.strip()
+    ).stdout.split()  # fmt: skip
     with zipfile.ZipFile(out) as zf:
         assert zf.read("mypkg/core.pyc")[:4].hex() == magic != MAGIC_NUMBER.hex()
 
@@ -287,7 +289,12 @@ def test_compile_python_builds_for_another_version(project, tmp_path, capsys):
     assert core.__file__.endswith("core.py")
     assert core.answer() == 42
     modules = {m["name"]: m for m in cli_json(capsys, "inspect", out)["modules"]}
-    assert modules["mypkg.core"]["pyc_status"] == f"other Python (magic {magic}): source used"
+    number = int.from_bytes(bytes.fromhex(magic)[:2], "little")
+    python_there = messages.PYTHON_VERSION.format(version=version, number=number)
+    assert modules["mypkg.core"]["pyc_status"] == messages.PYC_FOREIGN.format(
+        python=python_there, fallback=messages.SOURCE_USED
+    )
+    assert modules["mypkg.core"]["pyc_state"] == PycState.FOREIGN
     assert modules["mypkg.core"]["uses"] == "source"
 
 
@@ -296,7 +303,25 @@ def test_compile_python_that_fails_is_a_user_error(project, tmp_path, capsys):
     bogus.write_text("#!/bin/sh\necho 'no such interpreter' >&2\nexit 3\n")
     bogus.chmod(0o755)
     status = cli("build", project / "lib", "-o", tmp_path / "x.zip", "--compile-python", bogus)
-    assert_one_line_error(status, capsys.readouterr().err, "build", "no such interpreter")
+    failed = messages.COMPILE_PYTHON_FAILED.format(python=bogus, error="no such interpreter")
+    assert_one_line_error(status, capsys.readouterr().err, "build", failed)
+    status = cli("build", project / "lib", "-o", tmp_path / "x.zip", "--compile-python", tmp_path)
+    assert_one_line_error(
+        status, capsys.readouterr().err, "build", messages.COMPILE_PYTHON_FAILED.split("{")[0]
+    )
+    assert not (tmp_path / "x.zip").exists()
+    assert sorted(os.listdir(tmp_path)) == ["not-python", "proj"]  # no temporary files either
+
+
+@pytest.mark.parametrize("here", [True, False], ids=["compile", "compile-python"])
+def test_compile_of_a_broken_source_is_a_user_error(tmp_path, capsys, here):
+    write_tree(tmp_path / "src", {"fine.py": "x = 1\n", "broken.py": "def broken(:\n"})
+    args = ["--compile"] if here else ["--compile-python", sys.executable]
+    status = cli("build", tmp_path / "src", "-o", tmp_path / "x.zip", *args)
+    err = capsys.readouterr().err
+    assert_one_line_error(
+        status, err, "build", "broken.py: " + messages.DOES_NOT_COMPILE.format(error="")
+    )
     assert not (tmp_path / "x.zip").exists()
 
 
@@ -375,12 +400,13 @@ def test_main_and_python_make_an_executable_archive(project, tmp_path, capsys):
 
 def test_main_must_be_a_function_reference(project, tmp_path, capsys):
     out = tmp_path / "bad.pyz"
-    for bad in ("mypkg.cli", "mypkg.cli:", ":main", "my-pkg.cli:main"):
+    for bad in ("mypkg.cli", "mypkg.cli:", ":main", "my-pkg.cli:main", "mypkg.cli:ma.in"):
         status = cli("build", project / "mypkg", "-o", out, "--main", bad)
-        assert_one_line_error(status, capsys.readouterr().err, "build", "--main must look like")
+        expected = messages.MAIN_SYNTAX.format(entry=bad)
+        assert_one_line_error(status, capsys.readouterr().err, "build", expected)
     (project / "lib" / "__main__.py").write_text("pass\n")
-    status = cli("build", project / "lib", "-o", out, "--main", "helper:main")
-    assert_one_line_error(status, capsys.readouterr().err, "build", "already have a __main__.py")
+    status = cli("build", project / "lib", "-o", out, "--main", "helper:HELP")
+    assert_one_line_error(status, capsys.readouterr().err, "build", messages.MAIN_EXISTS)
     assert not out.exists()
 
 
@@ -405,9 +431,409 @@ def test_duplicate_archive_names(tmp_path, capsys):
     write_tree(tmp_path, {"one/m.py": "x = 1\n", "two/m.py": "x = 2\n"})
     status = cli("build", tmp_path / "one", tmp_path / "two", "-o", tmp_path / "dup.zip")
     err = capsys.readouterr().err
-    assert_one_line_error(status, err, "build", "'m.py' comes from both")
-    assert str(tmp_path / "one" / "m.py") in err
+    expected = messages.DUPLICATE_NAME.format(
+        name="m.py", first=tmp_path / "one" / "m.py", second=tmp_path / "two" / "m.py"
+    )
+    assert_one_line_error(status, err, "build", expected)
     assert not (tmp_path / "dup.zip").exists()
+
+
+# -- build: where the archive goes ------------------------------------------
+
+
+def special_file(tmp_path: Path, kind: str) -> Path:
+    """A file of *kind* at tmp_path/kind (a device is our own node for /dev/null's)."""
+    path = tmp_path / kind
+    if kind == "character device":
+        try:
+            os.mknod(path, stat.S_IFCHR | 0o666, os.makedev(1, 3))
+        except PermissionError:
+            return Path(os.devnull)  # not root: can't be replaced anyway
+    elif kind == "FIFO":
+        os.mkfifo(path)
+    elif kind == "directory":
+        path.mkdir()
+        (path / "keep.txt").write_text("kept\n")
+    elif kind == "socket":
+        with socket.socket(socket.AF_UNIX) as sock:
+            sock.bind(str(path))
+    return path
+
+
+def identity(path: Path) -> tuple[int, int, int, int]:
+    st = os.lstat(path)
+    return (st.st_mode, st.st_ino, st.st_rdev, st.st_size)
+
+
+SPECIAL = ["character device", "FIFO", "directory", "socket"]
+
+
+@pytest.mark.parametrize("via_link", [False, True], ids=["direct", "symlink"])
+@pytest.mark.parametrize("kind", SPECIAL)
+def test_build_refuses_to_replace_what_is_not_a_regular_file(project, tmp_path, kind, via_link):
+    """-o /dev/null, a FIFO, a directory or a socket (or a link to one) is left alone.
+
+    In a subprocess: writing into a FIFO would block, and must not hang the suite.
+    """
+    target = special_file(tmp_path, kind)
+    output = target
+    if via_link:
+        output = tmp_path / "link.zip"
+        output.symlink_to(target)
+    before = identity(target), sorted(os.listdir(tmp_path))
+    proc = python_m("build", project / "lib", "-o", output)
+    shown = f"{output} -> {target}" if via_link else str(output)
+    expected = messages.NOT_A_REGULAR_OUTPUT.format(kind=kind, path=shown)
+    assert proc.stderr == f"zipimporter build: error: {expected}\n"
+    assert (proc.returncode, proc.stdout) == (2, "")
+    assert (identity(target), sorted(os.listdir(tmp_path))) == before
+    if via_link:
+        assert os.readlink(output) == str(target)
+
+
+def test_build_refuses_dev_null(project, tmp_path):
+    """The real /dev/null, the case that was reported (as root, build deleted it).
+
+    Only once a device of our own has survived: a regression must not take
+    the machine's /dev/null with it.
+    """
+    own = special_file(tmp_path, "character device")
+    if own != Path(os.devnull):
+        before = identity(own)
+        assert cli("build", project / "lib", "-o", own) == 2
+        assert identity(own) == before, "a device was replaced: not trying /dev/null"
+    before = identity(Path(os.devnull))
+    assert cli("build", project / "lib", "-o", os.devnull) == 2
+    assert stat.S_ISCHR(os.stat(os.devnull).st_mode)
+    assert identity(Path(os.devnull)) == before
+
+
+def test_build_writes_through_a_symlink(project, tmp_path):
+    """Like a shell's '>': the link stays, the file it points to gets the archive."""
+    real = tmp_path / "real" / "app.zip"
+    real.parent.mkdir()
+    real.write_bytes(b"the previous build")
+    link = tmp_path / "links" / "app.zip"
+    link.parent.mkdir()
+    link.symlink_to(os.path.relpath(real, link.parent))
+    chain = tmp_path / "chain.zip"  # a link to the link
+    chain.symlink_to(link)
+    assert cli("build", project / "lib", "-o", chain) == 0
+    assert chain.is_symlink() and os.readlink(chain) == str(link)
+    assert link.is_symlink() and os.readlink(link) == os.path.join("..", "real", "app.zip")
+    assert names(real) == ["extra/", "extra/__init__.py", "helper.py"]
+    # The temporary file was beside the target, and is gone.
+    assert os.listdir(real.parent) == ["app.zip"]
+    assert os.listdir(link.parent) == ["app.zip"]
+
+
+def test_build_through_a_dangling_symlink_creates_its_target(project, tmp_path, capsys):
+    link = tmp_path / "app.zip"
+    link.symlink_to("made/by/build.zip")
+    (tmp_path / "made" / "by").mkdir(parents=True)
+    assert cli("build", project / "lib", "-o", link) == 0
+    assert link.is_symlink()
+    assert names(tmp_path / "made" / "by" / "build.zip") == names(link)
+
+    nowhere = tmp_path / "nowhere.zip"  # a link into a directory that does not exist
+    nowhere.symlink_to("no/such/dir/x.zip")
+    status = cli("build", project / "lib", "-o", nowhere)
+    expected = messages.NO_SUCH_FILE.format(path=tmp_path / "no" / "such" / "dir" / "x.zip")
+    assert_one_line_error(status, capsys.readouterr().err, "build", expected)
+
+
+def test_build_never_writes_through_a_planted_temporary_file(project, tmp_path):
+    """Whatever is already at the temporary name is neither written through nor removed."""
+    victim = tmp_path / "victim.txt"
+    victim.write_text("precious\n")
+    out = tmp_path / "app.zip"
+    planted = tmp_path / f"app.zip.{os.getpid()}.tmp"
+    planted.symlink_to(victim)
+    assert cli("build", project / "lib", "-o", out) == 0
+    assert names(out) == ["extra/", "extra/__init__.py", "helper.py"]
+    assert victim.read_text() == "precious\n"
+    assert planted.is_symlink()
+    assert sorted(os.listdir(tmp_path)) == sorted(["app.zip", planted.name, "proj", "victim.txt"])
+
+
+# -- build: --main is checked -------------------------------------------------
+
+ENTRY_POINTS_OK = {
+    "def": "def main():\n    return 0\n",
+    "async-def": "async def main():\n    pass\n",
+    "class": "class main:\n    pass\n",
+    "assignment": "def run():\n    return 0\n\nmain = run\n",
+    "unpacking": "(main, other), *rest = (len, len), 1\n",
+    "annotated": "main: object = print\n",
+    "import-as": "from os import getpid as main\n",
+    "import-module": "import main\n",
+    "conditional": "import sys\nif sys.platform:\n    def main(): pass\nelse:\n    main = None\n",
+    "try": "try:\n    from _nothere import main\nexcept ImportError:\n    def main(): pass\n",
+    "for-target": "for main in [print]:\n    pass\n",
+    "with-target": "import contextlib\nwith contextlib.nullcontext(print) as main:\n    pass\n",
+    "walrus": "if (main := print):\n    pass\n",
+    "walrus-in-comprehension": "[(main := f) for f in [print]]\n",
+    "global": "def setup():\n    global main\n    main = print\n\nsetup()\n",
+    "star-import": "from os.path import *\n",
+    "module-getattr": "def __getattr__(name):\n    return print\n",
+    "match-capture": "match [print]:\n    case [main]:\n        pass\n",
+    "decorated": "import functools\n@functools.cache\ndef main(): pass\n",
+}
+
+
+@pytest.mark.parametrize("case", ENTRY_POINTS_OK)
+def test_main_accepts_names_the_module_binds(tmp_path, case):
+    write_tree(tmp_path / "src", {"app/__init__.py": "", "app/cli.py": ENTRY_POINTS_OK[case]})
+    assert cli("build", tmp_path / "src", "-o", tmp_path / "ok.pyz", "--main", "app.cli:main") == 0
+
+
+def test_main_in_a_package_init_or_a_namespace_portion(tmp_path):
+    write_tree(
+        tmp_path / "src",
+        {"app/__init__.py": "def main(): pass\n", "ns/tool.py": "def main(): pass\n"},
+    )
+    for entry in ("app:main", "ns.tool:main"):
+        assert cli("build", tmp_path / "src", "-o", tmp_path / "ok.pyz", "--main", entry) == 0
+
+
+def test_main_accepts_a_compiled_only_module(tmp_path):
+    """A .pyc without its source can't be read here: it is taken on trust."""
+    write_tree(tmp_path / "src", {"tool.pyc": pyc("def main(): pass\n")})
+    out = tmp_path / "ok.pyz"
+    assert (
+        cli("build", tmp_path / "src", "-o", out, "--no-default-excludes", "--main", "tool:main")
+        == 0
+    )
+    assert "__main__.py" in names(out)
+
+
+ENTRY_POINTS_BAD = {
+    # entry: (files, message)
+    "no-module": (
+        {"app/__init__.py": ""},
+        "app.cli:main",
+        lambda e: messages.ENTRY_POINT_NO_MODULE.format(
+            entry=e, module="app.cli", candidates="app/cli.py or app/cli/__init__.py"
+        ),
+    ),
+    "stdlib-module": (
+        {"app/__init__.py": ""},
+        "json.tool:main",
+        lambda e: messages.ENTRY_POINT_NO_MODULE.format(
+            entry=e, module="json.tool", candidates="json/tool.py or json/tool/__init__.py"
+        ),
+    ),
+    "no-function": (
+        {"app/cli.py": "def mian():\n    pass\n"},
+        "app.cli:main",
+        lambda e: messages.ENTRY_POINT_NO_NAME.format(entry=e, member="app/cli.py", name="main"),
+    ),
+    "only-local": (
+        {"app/cli.py": "def run():\n    main = 1\n\nclass C:\n    main = 2\n"},
+        "app.cli:main",
+        lambda e: messages.ENTRY_POINT_NO_NAME.format(entry=e, member="app/cli.py", name="main"),
+    ),
+    "only-in-comprehension": (
+        {"app/cli.py": "x = [main for main in range(3)]\n"},
+        "app.cli:main",
+        lambda e: messages.ENTRY_POINT_NO_NAME.format(entry=e, member="app/cli.py", name="main"),
+    ),
+    "submodule-not-function": (
+        {"app/__init__.py": "", "app/main.py": "x = 1\n"},
+        "app:main",
+        lambda e: messages.ENTRY_POINT_NO_NAME.format(
+            entry=e, member="app/__init__.py", name="main"
+        ),
+    ),
+    "excluded-module": (
+        {"app/__init__.py": "", "app/tests/cli.py": "def main(): pass\n"},
+        "app.tests.cli:main",
+        lambda e: messages.ENTRY_POINT_NO_MODULE.format(
+            entry=e,
+            module="app.tests.cli",
+            candidates="app/tests/cli.py or app/tests/cli/__init__.py",
+        ),
+    ),
+    "does-not-compile": (
+        {"app/cli.py": "def main(:\n"},
+        "app.cli:main",
+        lambda e: "app/cli.py: " + messages.DOES_NOT_COMPILE.format(error=""),
+    ),
+}
+
+
+@pytest.mark.parametrize("case", ENTRY_POINTS_BAD)
+def test_main_that_is_not_there_is_an_error(tmp_path, capsys, case):
+    files, entry, message = ENTRY_POINTS_BAD[case]
+    write_tree(tmp_path / "src", files)
+    out = tmp_path / "bad.pyz"
+    status = cli("build", tmp_path / "src", "-o", out, "--main", entry, "--exclude", "tests")
+    assert_one_line_error(status, capsys.readouterr().err, "build", message(entry))
+    assert not out.exists()
+
+
+# -- build: symbolic links in sources ---------------------------------------
+
+
+def test_build_follows_symlinked_directories_and_files(tmp_path):
+    shared = write_tree(
+        tmp_path / "shared",
+        {"sub/__init__.py": "WHERE = 'shared'\n", "sub/leaf.py": "LEAF = 1\n", "mod.py": "M = 1\n"},
+    )
+    app = write_tree(tmp_path / "src", {"app/__init__.py": ""}) / "app"
+    (app / "linked").symlink_to(shared / "sub")  # a symlinked subpackage
+    (app / "twice").symlink_to(shared / "sub")  # the same directory again: not a cycle
+    (app / "alias.py").symlink_to(shared / "mod.py")  # a symlinked file: its content
+    out = tmp_path / "linked.zip"
+    assert cli("build", app, "-o", out) == 0
+    assert names(out) == [
+        "app/",
+        "app/__init__.py",
+        "app/alias.py",
+        "app/linked/",
+        "app/linked/__init__.py",
+        "app/linked/leaf.py",
+        "app/twice/",
+        "app/twice/__init__.py",
+        "app/twice/leaf.py",
+    ]
+    with zipfile.ZipFile(out) as zf:
+        assert zf.read("app/alias.py") == b"M = 1\n"
+        assert {i.external_attr >> 16 for i in zf.infolist()} == {0o40755, 0o100644}
+    sys.path.insert(0, str(out))
+    assert import_fresh("app.linked.leaf", ours=True).LEAF == 1
+
+    # A source that is itself a link goes in under the link's name.
+    (tmp_path / "pkg").symlink_to(app)
+    assert cli("build", tmp_path / "pkg", "-o", out) == 0
+    assert "pkg/linked/leaf.py" in names(out)
+
+
+@pytest.mark.parametrize("target", [".", "..", "../.."])
+def test_build_symlink_cycle_is_an_error(tmp_path, capsys, target):
+    src = write_tree(tmp_path / "src", {"app/__init__.py": "", "app/sub/mod.py": "x = 1\n"})
+    link = src / "app" / "sub" / "loop"
+    link.symlink_to(target)
+    out = tmp_path / "loop.zip"
+    status = cli("build", src, "-o", out)
+    looped = Path(os.path.normpath(link.parent / target))
+    expected = messages.LINK_CYCLE.format(path=link, target=looped)
+    assert_one_line_error(status, capsys.readouterr().err, "build", expected)
+    assert not out.exists()
+    # What --exclude leaves out is never followed.
+    assert cli("build", src, "-o", out, "--exclude", "loop") == 0
+    assert "app/sub/mod.py" in names(out)
+
+
+def test_build_broken_symlink_is_an_error(tmp_path, capsys):
+    src = write_tree(tmp_path / "src", {"mod.py": "x = 1\n"})
+    (src / "gone.py").symlink_to("nothere.py")
+    out = tmp_path / "broken.zip"
+    status = cli("build", src, "-o", out)
+    expected = messages.BROKEN_LINK.format(path=src / "gone.py")
+    assert_one_line_error(status, capsys.readouterr().err, "build", expected)
+    assert cli("build", src, "-o", out, "--exclude", "gone.py") == 0
+    assert names(out) == ["mod.py"]
+    # A broken link given as the source itself.
+    (tmp_path / "dangling").symlink_to("nothere")
+    status = cli("build", tmp_path / "dangling", "-o", out)
+    expected = messages.BROKEN_LINK.format(path=tmp_path / "dangling")
+    assert_one_line_error(status, capsys.readouterr().err, "build", expected)
+
+
+def test_build_fifo_in_sources_is_an_error(tmp_path):
+    """Reading a FIFO would block: it is refused (in a subprocess, so nothing can hang)."""
+    src = write_tree(tmp_path / "src", {"mod.py": "x = 1\n"})
+    os.mkfifo(src / "pipe")
+    proc = python_m("build", src, "-o", tmp_path / "x.zip")
+    expected = messages.NOT_A_REGULAR_FILE.format(kind="FIFO", path=src / "pipe")
+    assert_one_line_error(proc.returncode, proc.stderr, "build", expected)
+    assert not (tmp_path / "x.zip").exists()
+
+
+# -- build: virtual environments --------------------------------------------
+
+
+def make_venv(path: Path) -> Path:
+    """The files of a virtual environment that matter here (python is a link)."""
+    version = f"python{sys.version_info[0]}.{sys.version_info[1]}"
+    write_tree(
+        path,
+        {
+            "pyvenv.cfg": "home = /usr/bin\n",
+            f"lib/{version}/site-packages/dep.py": "DEP = 1\n",
+            "bin/activate": "# activate\n",
+            "fake-python": "#!/bin/sh\n",
+        },
+    )
+    (path / "bin" / "python").symlink_to("../fake-python")
+    return path
+
+
+def test_build_leaves_out_virtual_environments(tmp_path, capsys):
+    src = write_tree(tmp_path / "src", {"app/__init__.py": "", "tool.py": "x = 1\n"})
+    for name in ("venv", "env-3.11", "app/.venv"):
+        make_venv(src / name)
+    out = tmp_path / "app.zip"
+    assert cli("build", src, "-o", out) == 0
+    assert names(out) == ["app/", "app/__init__.py", "tool.py"]
+    captured = capsys.readouterr()
+    # Said, not silent (.venv is one of the default patterns: no note).
+    notes = [messages.ENVIRONMENT_LEFT_OUT.format(path=p) for p in ("env-3.11/", "venv/")]
+    assert captured.err == "".join(f"zipimporter build: note: {n}\n" for n in notes)
+
+    assert cli("build", src, "-o", out, "--no-default-excludes") == 0
+    everything = names(out)
+    for name in ("venv", "env-3.11", "app/.venv"):
+        assert f"{name}/pyvenv.cfg" in everything
+        assert f"{name}/bin/python" in everything
+    assert capsys.readouterr().err == ""
+
+    # A virtual environment named as a source is bundled: it was asked for.
+    assert cli("build", src / "venv", "-o", out) == 0
+    assert "pyvenv.cfg" in names(out)
+
+
+def test_build_api_environment_switch(tmp_path):
+    src = write_tree(tmp_path / "src", {"tool.py": "x = 1\n"})
+    make_venv(src / "venv")
+    result = bundle.build([str(src)], str(tmp_path / "a.zip"))
+    assert (result.files, result.skipped) == (1, ["venv/"])
+    result = bundle.build([str(src)], str(tmp_path / "b.zip"), skip_environments=False)
+    assert (result.files, result.skipped) == (6, [])
+
+
+# -- build: determinism across processes ------------------------------------
+
+HASH_SENSITIVE = {
+    # Sets and dicts of strings: iteration order depends on PYTHONHASHSEED,
+    # and set literals in 'in' tests are compiled to frozenset constants.
+    "pkg/__init__.py": "NAMES = {'alpha', 'beta', 'gamma', 'delta'}\n",
+    "pkg/mod.py": (
+        "def pick(x):\n"
+        "    if x in {'one', 'two', 'three', 'four', 'five'}:\n"
+        "        return {k: len(k) for k in {'a', 'bb', 'ccc'}}\n"
+        "    return frozenset(['x', 'y', 'z'])\n"
+    ),
+    "pkg/data.json": '{"b": 1, "a": 2}\n',
+}
+
+
+@pytest.mark.parametrize(
+    "options", [[], ["--compile"], ["--compile", "--pyc-mode", "checked-hash"]]
+)
+def test_build_is_deterministic_across_processes(tmp_path, options):
+    src = write_tree(tmp_path / "src", HASH_SENSITIVE)
+    built = []
+    for seed in ("0", "1", "4242"):
+        out = tmp_path / f"seed{seed}.zip"
+        proc = python_m("build", src / "pkg", "-o", out, *options, env={"PYTHONHASHSEED": seed})
+        assert (proc.returncode, proc.stderr) == (0, "")
+        built.append(out.read_bytes())
+    assert built[0] == built[1] == built[2]
+    if options:
+        with zipfile.ZipFile(tmp_path / "seed0.zip") as zf:
+            assert "pkg/mod.pyc" in zf.namelist()
 
 
 class FakeTerminal(io.StringIO):
@@ -445,6 +871,17 @@ def test_build_shows_progress_on_a_tty_only(project, tmp_path, capsys, monkeypat
 # -- inspect ----------------------------------------------------------------
 
 SOURCE = "value = 1\n"
+#: Python 3.6's magic number: no Python this runs on.
+MAGIC_36 = (3379).to_bytes(2, "little") + b"\r\n"
+#: Nobody's magic number.
+MAGIC_NONE = b"\x00\x00\r\n"
+FOREIGN_36 = messages.PYC_FOREIGN.format(
+    python=messages.PYTHON_VERSION.format(version="3.6", number=3379),
+    fallback=messages.SOURCE_USED,
+)
+FOREIGN_NONE = messages.PYC_FOREIGN.format(
+    python=messages.PYTHON_UNKNOWN.format(magic="00000d0a"), fallback=messages.NO_SOURCE
+)
 
 INSPECTED = {
     "__main__.py": "import app\n",
@@ -455,8 +892,8 @@ INSPECTED = {
     "app/stale.py": SOURCE,
     "app/stale.pyc": pyc(SOURCE, mtime=dos_mtime() - 3600, size=len(SOURCE)),
     "app/foreign.py": SOURCE,
-    "app/foreign.pyc": pyc(SOURCE, magic=b"\x00\x00\r\n"),
-    "app/orphan.pyc": pyc(SOURCE, magic=b"\x00\x00\r\n"),
+    "app/foreign.pyc": pyc(SOURCE, magic=MAGIC_36),
+    "app/orphan.pyc": pyc(SOURCE, magic=MAGIC_NONE),
     "app/onlypyc.pyc": pyc(SOURCE, kind="unchecked"),
     "app/ns/": b"",
     "app/ns/leaf.py": SOURCE,
@@ -491,17 +928,18 @@ def test_inspect_text(inspected, capsys):
         "  ZIP64: no; prepended: 23 bytes ('#!/usr/bin/env python3'); comment: 'made for the tests'"
     )
     assert head[2] == "  compression: deflated x13"
-    tree = rows(out)
-    assert tree["__main__"] == ["module", "source"]
-    assert tree["app/"] == ["package", "source"]
-    assert tree["timed"] == ["module", "source+pyc", "pyc:", "valid", "(timestamp)"]
-    assert " ".join(tree["stale"]) == "module source+pyc pyc: stale (timestamp): source used"
-    assert " ".join(tree["foreign"]).startswith(
-        "module source+pyc pyc: other Python (magic 00000d0a)"
-    )
-    assert tree["onlypyc"] == ["module", "pyc", "pyc:", "valid", "(unchecked", "hash)"]
-    assert tree["ns/"] == ["namespace", "-"]
-    assert tree["nodir/"] == ["namespace", "-", "not", "importable:", "no", "directory", "entry"]
+    tree = {label: " ".join(columns) for label, columns in rows(out).items()}
+    assert tree["__main__"] == "module source"
+    assert tree["app/"] == "package source"
+    assert tree["timed"] == "module source+pyc pyc: " + messages.PYC_VALID.format(kind="timestamp")
+    stale = messages.PYC_STALE.format(kind="timestamp")
+    assert tree["stale"] == f"module source+pyc pyc: {stale}"
+    assert tree["foreign"] == f"module source+pyc pyc: {FOREIGN_36}"
+    assert tree["orphan"] == f"module pyc pyc: {FOREIGN_NONE}"
+    valid = messages.PYC_VALID.format(kind="unchecked hash")
+    assert tree["onlypyc"] == f"module pyc pyc: {valid}"
+    assert tree["ns/"] == "namespace -"
+    assert tree["nodir/"] == f"namespace - {messages.NO_DIRECTORY_ENTRY}"
     assert out.endswith("data files: 1\n  app/data.json\n")
     # The tree is indented by package depth.
     assert re.search(r"^  app/ +package", out, re.M)
@@ -532,22 +970,33 @@ def test_inspect_json(inspected, capsys):
     assert list(modules) == sorted(modules)
     assert modules["app"] == {
         "name": "app", "kind": "package", "source": "app/__init__.py", "pyc": None,
-        "pyc_status": None, "uses": "source",
+        "pyc_status": None, "uses": "source", "pyc_state": None, "importable": True,
+        "note": None,
     }  # fmt: skip
-    assert modules["app.ns"]["kind"] == "namespace"
+    assert modules["app.ns"] == {
+        "name": "app.ns", "kind": "namespace", "source": None, "pyc": None,
+        "pyc_status": None, "uses": None, "pyc_state": None, "importable": True, "note": None,
+    }  # fmt: skip
     assert modules["app.ns.leaf"]["uses"] == "source"
     assert modules["nodir"] == {
         "name": "nodir", "kind": "namespace", "source": None, "pyc": None,
-        "pyc_status": None, "uses": "not importable: no directory entry",
+        "pyc_status": None, "uses": None, "pyc_state": None, "importable": False,
+        "note": messages.NO_DIRECTORY_ENTRY,
     }  # fmt: skip
-    assert modules["app.timed"]["uses"] == "pyc"
-    assert modules["app.stale"]["uses"] == "source"
-    assert modules["app.foreign"]["uses"] == "source"
-    assert modules["app.orphan"]["pyc_status"] == (
-        "other Python (magic 00000d0a): no source to fall back to"
-    )
-    assert modules["app.orphan"]["uses"] is None
-    assert modules["app.onlypyc"]["uses"] == "pyc"
+    verdicts = {
+        name: (m["pyc_state"], m["uses"], m["importable"])
+        for name, m in modules.items()
+        if m["pyc"] is not None
+    }
+    assert verdicts == {
+        "app.timed": ("valid", "pyc", True),
+        "app.stale": ("stale", "source", True),
+        "app.foreign": ("foreign", "source", True),
+        "app.orphan": ("foreign", None, False),
+        "app.onlypyc": ("valid", "pyc", True),
+    }
+    assert modules["app.foreign"]["pyc_status"] == FOREIGN_36
+    assert modules["app.orphan"]["pyc_status"] == FOREIGN_NONE
     assert report["data_files"] == ["app/data.json"]
 
 
@@ -562,6 +1011,79 @@ def test_inspect_agrees_with_the_importer(inspected):
             import_fresh("app.orphan", ours=True)
         with pytest.raises(ModuleNotFoundError):
             import_fresh("nodir.inside", ours=True)
+
+
+#: The last magic number of each version's final releases, from CPython's list
+#: (Lib/importlib/_bootstrap_external.py; Include/internal/pycore_magic_number.h
+#: from 3.14), and the first of each version's alphas.
+FINAL_MAGIC = {
+    "2.7": 62211, "3.0": 3131, "3.1": 3151, "3.2": 3180, "3.3": 3230, "3.4": 3310,
+    "3.5": 3351, "3.6": 3379, "3.7": 3394, "3.8": 3413, "3.9": 3425, "3.10": 3439,
+    "3.11": 3495, "3.12": 3531, "3.13": 3571, "3.14": 3627,
+}  # fmt: skip
+FIRST_MAGIC = {
+    "2.7": 62171, "3.0": 3000, "3.1": 3141, "3.2": 3160, "3.3": 3190, "3.4": 3250,
+    "3.5": 3320, "3.6": 3360, "3.7": 3390, "3.8": 3400, "3.9": 3420, "3.10": 3430,
+    "3.11": 3450, "3.12": 3500, "3.13": 3550, "3.14": 3600,
+}  # fmt: skip
+
+
+def magic_bytes(number: int) -> bytes:
+    return number.to_bytes(2, "little") + b"\r\n"
+
+
+def test_magic_numbers_name_their_python():
+    for table in (FINAL_MAGIC, FIRST_MAGIC):
+        for version, number in table.items():
+            expected = messages.PYTHON_VERSION.format(version=version, number=number)
+            assert python_for_magic(magic_bytes(number)) == expected
+    for number in (0, 2999, 3650, 3700, 62170, 62212, 65535):  # nobody's
+        magic = magic_bytes(number)
+        assert python_for_magic(magic) == messages.PYTHON_UNKNOWN.format(magic=magic.hex())
+    for magic in (b"PK\x03\x04", b"\xcb\x0d\x0d\x0a"[:3], b""):  # not a magic number at all
+        assert python_for_magic(magic) == messages.PYTHON_UNKNOWN.format(magic=magic.hex())
+    here = f"{sys.version_info[0]}.{sys.version_info[1]}"
+    assert python_for_magic(MAGIC_NUMBER) == messages.PYTHON_VERSION.format(
+        version=here, number=int.from_bytes(MAGIC_NUMBER[:2], "little")
+    )
+
+
+ASK_MAGIC = """\
+import binascii, sys
+try:
+    from importlib.util import MAGIC_NUMBER as magic
+except ImportError:  # Python 2
+    import imp
+    magic = imp.get_magic()
+print('%d.%d %s' % (sys.version_info[0], sys.version_info[1], binascii.hexlify(magic).decode()))
+"""
+
+
+def test_magic_numbers_of_the_installed_pythons():
+    """Every pyenv interpreter on this machine (2.7, 3.6-3.13 here) is named right."""
+    root = Path(os.environ.get("PYENV_ROOT") or Path.home() / ".pyenv") / "versions"
+    pythons = sorted(root.glob("*/bin/python"))
+    if not pythons:
+        pytest.skip("no pyenv interpreters on this machine")
+    seen = set()
+    for python in pythons:
+        asked = subprocess.run(
+            [python, "-c", ASK_MAGIC], capture_output=True, text=True, timeout=60, check=True
+        )
+        version, magic = asked.stdout.split()
+        number = int.from_bytes(bytes.fromhex(magic)[:2], "little")
+        expected = messages.PYTHON_VERSION.format(version=version, number=number)
+        assert python_for_magic(bytes.fromhex(magic)) == expected, python
+        if version in FINAL_MAGIC:
+            assert number == FINAL_MAGIC[version], python
+        seen.add(version)
+    assert seen
+
+
+@pytest.mark.parametrize("module", [bundle, inspection, messages], ids=lambda m: m.__name__)
+def test_doctests(module):
+    result = doctest.testmod(module)
+    assert (result.failed, result.attempted > 0) == (0, True)
 
 
 def test_inspect_sizes_and_mixed_compression(tmp_path, capsys):
@@ -659,12 +1181,17 @@ CORRUPTIONS = {
         "mod.py",
         "local header name does not match the central directory",
     ),
-    "syntax": ({"mod.py": "def broken(:\n"}, None, "mod.py", "does not compile: "),
+    "syntax": (
+        {"mod.py": "def broken(:\n"},
+        None,
+        "mod.py",
+        messages.DOES_NOT_COMPILE.format(error=""),
+    ),
     "pyc-flags": (
         {"mod.py": SOURCE, "mod.pyc": bytes(FLAGGED)},
         None,
         "mod.pyc",
-        "invalid: invalid flags 4",
+        messages.PYC_INVALID.format(error="invalid flags 4"),
     ),
 }
 
@@ -691,12 +1218,11 @@ def test_verify_reports_problems(tmp_path, capsys, case):
 def test_verify_strict_fails_on_warnings(tmp_path, capsys):
     path = make_zip(
         tmp_path / "foreign.zip",
-        {"mod.py": SOURCE, "mod.pyc": pyc(SOURCE, magic=b"\x00\x00\r\n")},
+        {"mod.py": SOURCE, "mod.pyc": pyc(SOURCE, magic=MAGIC_36)},
     )
     assert cli("verify", path) == 0
     out = capsys.readouterr().out
-    assert "warning: mod.pyc: other Python (magic 00000d0a): source used\n" in out
-    assert out.endswith(f"{path}: OK (0 errors, 1 warnings)\n")
+    assert out == f"warning: mod.pyc: {FOREIGN_36}\n{path}: OK (0 errors, 1 warnings)\n"
     assert cli("verify", "--strict", path) == 1
     assert capsys.readouterr().out.endswith(f"{path}: FAILED (0 errors, 1 warnings)\n")
     report = cli_json(capsys, "verify", "--strict", path)
@@ -705,10 +1231,93 @@ def test_verify_strict_fails_on_warnings(tmp_path, capsys):
 
 
 def test_verify_not_a_zip(tmp_path, capsys):
+    """An archive that can't be opened is verify's finding (exit 1), in the importer's words."""
     path = tmp_path / "text.zip"
     path.write_text("not an archive\n")
     assert cli("verify", path) == 1
-    assert capsys.readouterr().out.startswith(f"error: {path}: not a Zip file")
+    not_zip = messages.NOT_A_ZIP_FILE.format(path=str(path))
+    assert capsys.readouterr().out == (
+        f"error: {path}: {not_zip}\n{path}: FAILED (1 errors, 0 warnings)\n"
+    )
+
+
+def test_verify_warns_of_directories_without_entries(tmp_path, capsys):
+    """As inspect says: code below a directory with no entry can't be imported."""
+    path = make_zip(
+        tmp_path / "nodirs.zip",
+        {
+            "nodir/inside.py": SOURCE,  # no "nodir/": a warning
+            "deep/er/mod.py": SOURCE,  # neither "deep/" nor "deep/er/": two
+            "pkg/__init__.py": "",  # a package needs no directory entry
+            "pkg/mod.py": SOURCE,
+            "ns/": b"",  # an explicit namespace portion
+            "ns/mod.py": SOURCE,
+            "data/file.txt": "no code below: nothing to import",
+            "not-a-name/mod.py": SOURCE,  # not importable by any name: not a namespace
+        },
+    )
+    assert cli("verify", path) == 0
+    out = capsys.readouterr().out
+    warned = ["deep/", "deep/er/", "nodir/"]
+    assert out == "".join(f"warning: {d}: {messages.NO_DIRECTORY_ENTRY}\n" for d in warned) + (
+        f"{path}: OK (0 errors, 3 warnings)\n"
+    )
+    assert cli("verify", "--strict", path) == 1
+    capsys.readouterr()
+    # The same directories inspect shows as not importable.
+    modules = cli_json(capsys, "inspect", path)["modules"]
+    unimportable = sorted(m["name"] for m in modules if not m["importable"])
+    assert unimportable == ["deep", "deep.er", "nodir"]
+    assert {m["note"] for m in modules if not m["importable"]} == {messages.NO_DIRECTORY_ENTRY}
+    # And the importer agrees.
+    sys.path.insert(0, path)
+    assert import_fresh("pkg.mod", ours=True).value == 1
+    assert import_fresh("ns.mod", ours=True).value == 1
+    with zipimporter.install():
+        for name in ("nodir.inside", "deep.er.mod"):
+            with pytest.raises(ModuleNotFoundError):
+                import_fresh(name, ours=True)
+
+
+def test_verdicts_do_not_depend_on_wording(tmp_path, capsys, monkeypatch):
+    """Exit statuses, severities and what a module uses come from typed states:
+    rewording every message (even to another's words) changes none of them."""
+    archive = make_zip(
+        tmp_path / "mixed.zip",
+        {
+            **INSPECTED,
+            "bad.py": SOURCE,
+            "bad.pyc": bytes(FLAGGED),  # invalid: an error
+        },
+    )
+
+    def verdicts() -> tuple[int, list[tuple[str, str]], dict[str, tuple]]:
+        status = cli("verify", "--json", archive)
+        problems = [(p["member"], p["severity"]) for p in json.loads(capsys.readouterr().out)[
+            "problems"]]  # fmt: skip
+        modules = cli_json(capsys, "inspect", archive)["modules"]
+        return (
+            status,
+            problems,
+            {m["name"]: (m["uses"], m["pyc_state"], m["importable"]) for m in modules},
+        )
+
+    before = verdicts()
+    assert before[0] == 1
+    assert ("bad.pyc", "error") in before[1]
+    assert ("nodir/", "warning") in before[1]
+    swapped = {
+        "PYC_VALID": "invalid: not really ({kind})",
+        "PYC_STALE": "valid, stale ({kind})",
+        "PYC_FOREIGN": "valid for {python}: {fallback}",
+        "PYC_INVALID": "valid? no: {error}",
+        "PYC_UNREADABLE": "valid? unreadable: {error}",
+        "NO_DIRECTORY_ENTRY": "importable after all",
+        "DOES_NOT_COMPILE": "fine: {error}",
+    }
+    for name, text in swapped.items():
+        monkeypatch.setattr(messages, name, text)
+    assert verdicts() == before
 
 
 # -- run --------------------------------------------------------------------
@@ -794,28 +1403,73 @@ def test_run_traceback_shows_archive_source(runnable):
 @pytest.mark.parametrize(
     ("args", "fragment"),
     [
-        (["-m", "nothere"], "has no module 'nothere'"),
-        (["-m", "tools.nothere"], "no module named 'tools.nothere'"),
+        (["-m", "nothere"], messages.NO_MODULE.format(archive="{archive}", module="nothere")),
+        (["-m", "tools.nothere"], "no module named 'tools.nothere'"),  # launch.py's words
         (["-m", "tools"], "'tools' is a package without a __main__ module"),
-        (["-m", "json.tool"], "has no module 'json.tool'"),  # not the stdlib's
-        (["-m", ".relative"], "not a module name"),
+        (["-m", "json.tool"], messages.NO_MODULE.format(archive="{archive}", module="json.tool")),
+        (["-m", ".relative"], messages.NOT_A_MODULE_NAME.format(name=".relative")),
     ],
 )
 def test_run_module_not_found(runnable, capsys, args, fragment):
     status = cli("run", *args, runnable)
-    assert_one_line_error(status, capsys.readouterr().err, "run", fragment)
+    expected = fragment.replace("{archive}", runnable)
+    assert_one_line_error(status, capsys.readouterr().err, "run", expected)
 
 
 # -- help and errors --------------------------------------------------------
 
 
-@pytest.mark.parametrize("command", [None, "build", "inspect", "verify", "run", "demo"])
+def subcommands() -> dict[str, argparse.ArgumentParser]:
+    """The parser of every command, by name ("" for ``zipimporter`` itself)."""
+    parser = build_parser()
+    found = {"": parser}
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            found.update(action.choices)
+    return found
+
+
+COMMANDS = ["", "build", "inspect", "verify", "run", "demo"]
+
+
+def test_every_option_has_help():
+    assert sorted(subcommands()) == sorted(COMMANDS)
+    for command, parser in subcommands().items():
+        for action in parser._actions:
+            assert action.help, (command, action.dest)
+            assert action.help != argparse.SUPPRESS, (command, action.dest)
+
+
+@pytest.mark.parametrize("command", COMMANDS)
 def test_help(capsys, command):
+    """--help shows the usage, the description and every option with its help text."""
     args = [command] if command else []
     assert cli(*args, "--help") == 0
     out = capsys.readouterr().out
-    assert out.startswith(f"usage: zipimporter {command or ''}".rstrip())
-    assert len(out.splitlines()) > 3
+    assert out.startswith(f"usage: zipimporter {command}".rstrip() + " ")
+    parser = subcommands()[command]
+    squeezed = "".join(out.split())  # help is wrapped to the terminal's width
+
+    def shown(text: str) -> bool:
+        return "".join(text.split()) in squeezed
+
+    assert parser.description and shown(parser.description)
+    for action in parser._actions:
+        assert action.help is not None
+        assert shown(action.help.replace("%(default)s", str(action.default))), action.dest
+        if action.option_strings:
+            assert all(option in out for option in action.option_strings)
+        elif not isinstance(action, argparse._SubParsersAction):
+            assert (action.metavar or action.dest) in out
+
+
+def test_build_help_lists_the_default_excludes(capsys):
+    assert cli("build", "--help") == 0
+    squeezed = "".join(capsys.readouterr().out.split())
+    listed = squeezed.split("--no-default-excludes", 2)[2]  # after the usage line's mention
+    for pattern in bundle.DEFAULT_EXCLUDES:
+        assert f"{pattern}," in listed, pattern
+    assert bundle.ENVIRONMENT_MARKER in listed
 
 
 def test_version(capsys):
@@ -831,42 +1485,65 @@ def test_demo(capsys):
 
 
 def user_errors(tmp_path: Path, project: Path) -> dict[str, tuple[list[str], str, str]]:
+    """Case -> (arguments, command, what stderr's one line says after 'error: ')."""
     no_main = make_zip(tmp_path / "nomain.zip", {"mod.py": SOURCE})
     text = tmp_path / "text.txt"
     text.write_text("hello\n")
+    directory = tmp_path / "adir"
+    directory.mkdir()
     missing = str(tmp_path / "missing")
     out = str(tmp_path / "out.zip")
     mypkg = str(project / "mypkg")
     nowhere = str(tmp_path / "no" / "dir" / "x.zip")
-    return {
-        "build-missing": (["build", missing, "-o", out], "build", "no such file or directory"),
-        "build-main": (["build", mypkg, "-o", out, "--main", "x"], "build", "--main must"),
+    no_such = messages.NO_SUCH_FILE.format(path=missing)
+    a_dir = messages.NOT_A_REGULAR_FILE.format(kind="directory", path=directory)
+    not_zip = messages.NOT_A_ZIP_FILE.format(path=str(text))
+    cases = {
+        "build-missing": (["build", missing, "-o", out], "build", no_such),
+        "build-main": (
+            ["build", mypkg, "-o", out, "--main", "x"],
+            "build",
+            messages.MAIN_SYNTAX.format(entry="x"),
+        ),
         "build-compression": (
             ["build", mypkg, "-o", out, "--compression", "zstd"],
             "build",
-            "invalid choice: 'zstd'",
+            "invalid choice: 'zstd'",  # argparse's words
         ),
         "build-no-output": (["build", mypkg], "build", "required: -o/--output"),
         "build-output-dir": (
             ["build", mypkg, "-o", nowhere],
             "build",
-            f"No such file or directory: {nowhere}\n",  # not the temporary file's name
+            messages.NO_SUCH_FILE.format(path=nowhere),  # not the temporary file's name
         ),
-        "run-no-main": (["run", no_main], "run", "has no __main__.py"),
-        "run-missing": (["run", missing], "run", "no such file"),
-        "run-not-zip": (["run", str(text)], "run", "not a Zip file"),
-        "inspect-missing": (["inspect", missing], "inspect", "can't open Zip file"),
-        "inspect-not-zip": (["inspect", str(text)], "inspect", "not a Zip file"),
-        "verify-missing": (["verify", missing], "verify", "no such file"),
+        "build-output-directory": (
+            ["build", mypkg, "-o", directory],
+            "build",
+            messages.NOT_A_REGULAR_OUTPUT.format(kind="directory", path=directory),
+        ),
+        "run-no-main": (["run", no_main], "run", messages.NO_MAIN.format(archive=no_main)),
         "unknown-command": (["frobnicate"], "", "invalid choice: 'frobnicate'"),
     }
+    # One message per situation, whichever command meets it.
+    for command in ("inspect", "verify", "run"):
+        cases[f"{command}-missing"] = ([command, missing], command, no_such)
+        cases[f"{command}-directory"] = ([command, str(directory)], command, a_dir)
+        if command != "verify":  # verify's finding, not a usage error: test_verify_not_a_zip
+            cases[f"{command}-not-zip"] = ([command, str(text)], command, not_zip)
+    return cases
 
 
 USER_ERRORS = [
     "build-missing", "build-main", "build-compression", "build-no-output", "build-output-dir",
-    "run-no-main", "run-missing", "run-not-zip", "inspect-missing", "inspect-not-zip",
-    "verify-missing", "unknown-command",
+    "build-output-directory", "run-no-main", "unknown-command",
+    "inspect-missing", "verify-missing", "run-missing",
+    "inspect-directory", "verify-directory", "run-directory",
+    "inspect-not-zip", "run-not-zip",
 ]  # fmt: skip
+
+
+def test_user_error_cases_are_all_tested(tmp_path, project):
+    assert sorted(user_errors(tmp_path, project)) == sorted(USER_ERRORS)
 
 
 @pytest.mark.parametrize("case", USER_ERRORS)
@@ -876,6 +1553,8 @@ def test_user_errors_are_one_line(tmp_path, project, capsys, case):
     captured = capsys.readouterr()
     assert captured.out == ""
     assert_one_line_error(status, captured.err, command, fragment)
+    if not fragment.startswith(("invalid choice", "required")):  # ours, not argparse's
+        assert captured.err == f"zipimporter {command}: error: {fragment}\n"
 
 
 @pytest.mark.parametrize("case", ["build-missing", "build-compression", "run-no-main"])
@@ -894,7 +1573,7 @@ def test_build_inspect_verify_run_in_a_subprocess(project, tmp_path):
     assert built.stdout == f"wrote {app}: 13 files, 6 compiled\n"
     inspected = python_m("inspect", app)
     assert inspected.returncode == 0
-    assert "pyc: valid (unchecked hash)" in inspected.stdout
+    assert "pyc: " + messages.PYC_VALID.format(kind="unchecked hash") in inspected.stdout
     verified = python_m("verify", "--strict", app)
     assert (verified.returncode, verified.stdout) == (0, f"{app}: OK (0 errors, 0 warnings)\n")
     ran = python_m("run", app, "go")

@@ -11,7 +11,6 @@ import json
 import os
 import pkgutil
 import re
-import subprocess
 import sys
 import textwrap
 import zipfile
@@ -20,36 +19,15 @@ from pathlib import Path
 import pytest
 
 import zipimporter
-from conftest import forget, import_fresh, make_zip
+from conftest import forget, import_fresh, make_zip, run_python
 from zipimporter import bundle
-
-SRC = str(Path(zipimporter.__file__).parent.parent)
-
-
-def run_python(
-    *args: str | Path, cwd: Path | None = None, input: str | None = None, timeout: float = 120
-) -> subprocess.CompletedProcess[str]:
-    """This Python in a subprocess, with zipimporter importable."""
-    env = {**os.environ, "PYTHONPATH": SRC, "PYTHONIOENCODING": "utf-8"}
-    env.pop("PYTHONDONTWRITEBYTECODE", None)
-    env.pop("PYTHONBREAKPOINT", None)
-    return subprocess.run(
-        [sys.executable, *map(str, args)],
-        capture_output=True,
-        text=True,
-        env=env,
-        cwd=cwd,
-        input=input,
-        timeout=timeout,
-        check=False,
-    )
 
 
 def run_script(tmp_path: Path, body: str, *args: str | Path) -> dict:
     """Run PREAMBLE + *body* (which prints one JSON document); return what it printed."""
     script = tmp_path / "script.py"
     script.write_text(PREAMBLE + textwrap.dedent(body), encoding="utf-8")
-    proc = run_python(script, *args)
+    proc = run_python(script, *args, cache_dir=tmp_path / "cache")
     assert proc.returncode == 0, proc.stderr
     return json.loads(proc.stdout)
 
@@ -346,13 +324,13 @@ def test_pip_from_an_archive(tmp_path):
     archive = tmp_path / "pip.zip"
     bundle.build([spec.submodule_search_locations[0]], str(archive), compression="stored")
     env_args = ("--disable-pip-version-check", "--no-input")
-    version = run_python("-m", "zipimporter", "run", "-m", "pip", archive, "--version", *env_args)
+    pip = ("-m", "zipimporter", "run", "-m", "pip", archive)
+    cache = tmp_path / "cache"
+    version = run_python(*pip, "--version", *env_args, cache_dir=cache)
     assert version.returncode == 0, version.stderr
     installed = importlib.metadata.version("pip")
     assert version.stdout.startswith(f"pip {installed} from {archive}{os.sep}pip ")
-    listed = run_python(
-        "-m", "zipimporter", "run", "-m", "pip", archive, "list", "--format=json", *env_args
-    )
+    listed = run_python(*pip, "list", "--format=json", *env_args, cache_dir=cache)
     assert listed.returncode == 0, listed.stderr
     assert "pip" in {d["name"] for d in json.loads(listed.stdout)}
 
@@ -472,7 +450,7 @@ print("answer", ztool.child.answer(), type(ztool.child.__loader__).__module__)
 def test_importtime(tooled, tmp_path):
     driver = tmp_path / "driver.py"
     driver.write_text(DRIVER)
-    proc = run_python("-X", "importtime", driver, tooled)
+    proc = run_python("-X", "importtime", driver, tooled, cache_dir=tmp_path / "cache")
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout == "answer 42 zipimporter.importer\n"
     timed = re.findall(r"^import time:\s+\d+ \|\s+\d+ \|\s+(\S.*)$", proc.stderr, re.M)
@@ -484,10 +462,15 @@ def test_coverage_run(tooled, tmp_path):
     driver = tmp_path / "driver.py"
     driver.write_text(DRIVER)
     data = tmp_path / "coverage.data"
-    proc = run_python("-m", "coverage", "run", f"--data-file={data}", driver, tooled)
+    cache = tmp_path / "cache"
+    proc = run_python(
+        "-m", "coverage", "run", f"--data-file={data}", driver, tooled, cache_dir=cache
+    )
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout == "answer 42 zipimporter.importer\n"
-    report = run_python("-m", "coverage", "report", f"--data-file={data}", cwd=tmp_path)
+    report = run_python(
+        "-m", "coverage", "report", f"--data-file={data}", cwd=tmp_path, cache_dir=cache
+    )
     assert report.returncode == 0, report.stderr
     member = os.path.join("tooled.zip", "ztool", "child.py")
     (line,) = [line for line in report.stdout.splitlines() if line.startswith(member)]
@@ -520,9 +503,8 @@ def test_pytest_import_mode_importlib(tooled, tmp_path):
             """
         )
     )
-    proc = run_python(
-        "-m", "pytest", "-p", "no:cacheprovider", "--import-mode=importlib", "-q", tests, cwd=tests
-    )
+    pytest_args = ("-m", "pytest", "-p", "no:cacheprovider", "--import-mode=importlib", "-q")
+    proc = run_python(*pytest_args, tests, cwd=tests, cache_dir=tmp_path / "cache")
     assert proc.returncode == 1, proc.stdout + proc.stderr
     assert "1 failed, 2 passed" in proc.stdout
     assert "assert 42 == 41" in proc.stdout
@@ -550,8 +532,10 @@ def test_pdb_breakpoint_in_archive(tmp_path):
     commands = ["break 7", "continue", "step", "up", "break dbgmod.inner", "continue", "list"]
     commands += ["p x", "where", "continue", "p x", "disable 2", "continue", "quit"]
     outputs = {}
+    cache = tmp_path / "cache"
     for which in ("stdlib", "ours"):
-        proc = run_python("-m", "pdb", driver, archive, which, input="\n".join(commands) + "\n")
+        stdin = "\n".join(commands) + "\n"
+        proc = run_python("-m", "pdb", driver, archive, which, input=stdin, cache_dir=cache)
         assert proc.returncode == 0, proc.stdout + proc.stderr
         outputs[which] = proc.stdout
     out = outputs["ours"]

@@ -10,6 +10,7 @@ import pytest
 
 import zipimporter
 from conftest import make_zip
+from zipimporter import cachedir
 
 
 @pytest.fixture
@@ -166,3 +167,110 @@ def test_hook_refuses_non_archives(tmp_path, installed):
     with pytest.raises(ModuleNotFoundError):
         importlib.import_module("anything_at_all_zzz")
     assert sys.path_importer_cache[str(tmp_path / "notzip.txt")] is None
+
+
+# -- the cache setting across nested installs ------------------------------------
+
+
+def test_nested_install_restores_the_cache_setting(cache_dir, tmp_path):
+    env_root = str(cache_dir)
+    assert cachedir.cache_root() == env_root
+    with zipimporter.install() as outer:
+        assert outer.owner
+        assert cachedir.cache_root() == env_root
+        with zipimporter.install(cache=False) as inner:
+            assert not inner.owner
+            assert cachedir.cache_root() is None
+        # Leaving the inner block puts the outer setting back.
+        assert cachedir.cache_root() == env_root
+        assert zipimporter.installed()
+    assert cachedir.cache_root() == env_root
+    assert not zipimporter.installed()
+
+
+def test_nested_installs_with_different_cache_arguments(cache_dir, tmp_path):
+    one, two = tmp_path / "one", tmp_path / "two"
+    with zipimporter.install(cache=one):
+        assert cachedir.cache_root() == str(one)
+        with zipimporter.install(cache=two):
+            assert cachedir.cache_root() == str(two)
+            with zipimporter.install(cache=False):
+                assert cachedir.cache_root() is None
+                with zipimporter.install():  # True: keep what is in force
+                    assert cachedir.cache_root() is None
+                assert cachedir.cache_root() is None
+            assert cachedir.cache_root() == str(two)
+        assert cachedir.cache_root() == str(one)
+    assert cachedir.cache_root() == str(cache_dir)
+
+
+def test_nested_install_restores_the_cache_setting_on_error(cache_dir):
+    with zipimporter.install():
+        with pytest.raises(RuntimeError), zipimporter.install(cache=False):
+            raise RuntimeError("inside")
+        assert cachedir.cache_root() == str(cache_dir)
+
+
+def test_nested_install_writes_nothing_then_caching_resumes(cache, tmp_path, monkeypatch):
+    from zipimporter import bytecode_cache
+
+    archive = make_zip(tmp_path / "nested.zip", {"one.py": "value = 1\n", "two.py": "value = 2\n"})
+    sys.path.insert(0, archive)
+    stored: list[str] = []
+    original = bytecode_cache.store
+
+    def recording(archive: str, member: object, modpath: str, code: object) -> None:
+        stored.append(modpath)
+        original(archive, member, modpath, code)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(bytecode_cache, "store", recording)
+    with zipimporter.install():
+        with zipimporter.install(cache=False):
+            importlib.import_module("one")
+        importlib.import_module("two")
+    pycs = sorted(p.name for p in cache.rglob("*.pyc"))
+    assert pycs == [f"two.{sys.implementation.cache_tag}.pyc"]
+    assert len(stored) == 2  # asked to store both; only the second had a cache
+
+
+def test_uninstall_restores_the_setting_from_before_install(cache_dir, tmp_path):
+    before = tmp_path / "before"
+    cachedir.configure(before)
+    try:
+        zipimporter.install(cache=False)
+        assert cachedir.cache_root() is None
+        zipimporter.install(cache=tmp_path / "later")  # already installed: applies
+        assert cachedir.cache_root() == str(tmp_path / "later")
+        zipimporter.uninstall()
+        assert cachedir.cache_root() == str(before)  # not the environment's
+        zipimporter.uninstall()  # a second uninstall changes nothing
+        assert cachedir.cache_root() == str(before)
+    finally:
+        cachedir.configure()
+    assert cachedir.cache_root() == str(cache_dir)
+
+
+def test_install_twice_keeps_the_first_cache_setting(cache_dir):
+    zipimporter.install(cache=False)
+    zipimporter.install()  # installed already, and True keeps the setting
+    assert cachedir.cache_root() is None
+    zipimporter.uninstall()
+    assert cachedir.cache_root() == str(cache_dir)
+
+
+def test_install_twice_with_a_cache_argument_applies_it_until_uninstall(cache_dir):
+    zipimporter.install()
+    zipimporter.install(cache=False)  # not a with block: nothing to restore it but uninstall
+    assert cachedir.cache_root() is None
+    zipimporter.uninstall()
+    assert cachedir.cache_root() == str(cache_dir)
+
+
+def test_inner_block_left_after_uninstall_changes_nothing(cache_dir, tmp_path):
+    zipimporter.install(cache=tmp_path / "outer")
+    with zipimporter.install(cache=False):
+        zipimporter.uninstall()
+        assert cachedir.cache_root() == str(cache_dir)
+    # The inner block's restore does not bring the outer install's setting back.
+    assert cachedir.cache_root() == str(cache_dir)
+    assert not zipimporter.installed()

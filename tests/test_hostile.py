@@ -9,18 +9,29 @@ for its directory) ``find_spec``, ``is_package``, ``get_source``,
 ImportError for a module that is not there, OSError from ``get_data`` for a
 name that is not a member, SyntaxError from compiling a member's (valid-CRC)
 source, and exceptions raised by a module's own code.  Anything else is an
-escape.  A case also fails if it takes longer than ``CASE_SECONDS`` (a
-``SIGALRM`` kills it after ``HARD_SECONDS``), or if its tracemalloc peak
-exceeds 64 MiB + 4 x the archive's size.
+escape.  Every ZipImportError must also carry the archive's path in ``.path``.
+A case also fails if it takes longer than ``CASE_SECONDS`` (a ``SIGALRM``
+kills it after ``HARD_SECONDS``), or if its tracemalloc peak exceeds 64 MiB +
+4 x the archive's size (``memory_bound``).
 
 Besides the seeded batch (``test_mutated_archives``, in chunks that each collect
 all their failures before reporting them): every base archive cut at every
 structure boundary (and one byte either side), archives written record by
 record from a hypothesis strategy, a smaller batch with the on-disk caches on
 (nothing may be written outside the cache directory), deterministic bombs, and
-the samples in ``tests/data/hostile``.  On Linux every case runs with the
-address space capped at its current size + 6 GiB, so a runaway allocation is a
-MemoryError rather than an OOM kill of the test run.  Environment variables:
+the samples in ``tests/data/hostile``.
+
+On Linux every case runs with its address space (``RLIMIT_AS``) capped at its
+current size + ``memory_cap``: the memory bound + 128 MiB, so that the run stays
+far below 1 GiB whatever an archive asks for.  An allocation that big from a
+small archive is a bug, so a case that hits the cap fails as ``memory``: a
+MemoryError anywhere in an exception's chain counts, also where src turned it
+into a ZipImportError.  Two exceptions: ``KNOWN_ESCAPES``'s
+``pyc-marshal-huge-count`` (marshal allocates a ``.pyc``'s declared count
+first) is counted instead, and the MemoryError compile() raises for a source
+nested too deep for the parser (``parser_overflow``) is no allocation at all.
+On 3.12+ (``sys.monitoring``) a MemoryError that src catches and never passes
+on is found and fails the case too.  Environment variables:
 
 ``ZIPIMPORTER_FUZZ_CASES``
     seeded cases in all (default 2000); e.g. ``ZIPIMPORTER_FUZZ_CASES=200000
@@ -83,13 +94,18 @@ REPORT = os.environ.get("ZIPIMPORTER_FUZZ_REPORT")
 MAX_NAMES = 40  # members exercised per archive
 MAX_MODULES = 30  # module names exercised per archive
 MiB = 1 << 20
-GUARD_BYTES = 6 << 30  # address space a case may add before allocations fail (Linux)
+CAP_SLACK = 128 * MiB  # address space a case may take beyond memory_bound (allocator overhead)
 DATA = Path(__file__).parent / "data" / "hostile"
 
 
 def memory_bound(size: int) -> int:
     """The most a case may allocate (tracemalloc peak) for an archive of *size* bytes."""
     return 64 * MiB + 4 * size
+
+
+def memory_cap(size: int) -> int:
+    """The address space a case may add (Linux ``RLIMIT_AS``) for an archive of *size* bytes."""
+    return memory_bound(size) + CAP_SLACK
 
 
 # -- judging outcomes ----------------------------------------------------------------------
@@ -105,7 +121,10 @@ class Failure:
 
     case: str
     call: str
-    kind: str  # escape, unnamed (ImportError not naming the archive), slow, hang, memory
+    # escape; unnamed (an ImportError not naming the archive); path (a ZipImportError whose
+    # .path is not the archive); memory (over the memory bound, or a MemoryError under the
+    # cap); slow; hang; write (a cache file outside the cache directory)
+    kind: str
     exc_type: str = ""
     message: str = ""
     where: str = ""  # innermost zipimporter frame
@@ -133,6 +152,37 @@ def _where(exc: BaseException) -> str:
     return found or last
 
 
+def memory_error_in(exc: BaseException) -> BaseException | None:
+    """The MemoryError among *exc*, its causes and contexts (src may have converted it)."""
+    pending, seen = [exc], set()
+    while pending:
+        e = pending.pop()
+        if id(e) in seen:
+            continue
+        seen.add(id(e))
+        if isinstance(e, MemoryError):
+            return e
+        pending += [c for c in (e.__cause__, e.__context__) if c is not None]
+    return None
+
+
+def parser_overflow(error: BaseException) -> bool:
+    """Whether MemoryError *error* is compile() saying that a source nests too deep.
+
+    CPython's parser raises MemoryError when its stack overflows (3.12+: "Parser
+    stack overflowed - ...", 3.11: without a message), with memory to spare;
+    ``bytecode.compile_source`` reports it as "can't compile".  On 3.11 a real
+    allocation failure in compile() looks the same.
+    """
+    names = [code.co_name for code, _ in _codes(error)]
+    if not names or names[-1] != "compile_source":
+        return False
+    message = str(error)
+    return message.startswith("Parser stack overflowed") or (
+        sys.version_info < (3, 12) and not message
+    )
+
+
 _FAILED = object()
 
 
@@ -150,6 +200,9 @@ class Exerciser:
     rejections: int = 0
     slowest: tuple[float, str] = (0.0, "")  # the slowest call
     peak: tuple[int, str] = (0, "")  # the traced memory peak, and the call that reached it
+    # Every MemoryError raised (see watching_memory_errors): (call, error, where raised)
+    memory_errors: list[tuple[str, BaseException, str]] = field(default_factory=list)
+    judged: set[int] = field(default_factory=set)  # ids of the MemoryErrors judge() saw
 
     def call(
         self, what: str, func: Callable[..., Any], *args: Any, oserror_ok: bool = False
@@ -173,6 +226,21 @@ class Exerciser:
     def judge(self, what: str, exc: Exception, *, oserror_ok: bool = False) -> None:
         codes = [code for code, _ in _codes(exc)]
         kind = "escape"
+        memory = memory_error_in(exc)
+        if memory is not None:
+            self.judged.add(id(memory))
+        if memory is not None and not parser_overflow(memory):
+            message = f"MemoryError under the address-space cap, as {type(exc).__name__}: {exc}"
+            self.failures.append(
+                Failure(self.case, what, "memory", "MemoryError", message, _where(memory))
+            )
+            return
+        if isinstance(exc, zipimporter.ZipImportError) and exc.path != self.archive:
+            message = f"path={exc.path!r}: {exc}"
+            self.failures.append(
+                Failure(self.case, what, "path", type(exc).__name__, message, _where(exc))
+            )
+            return
         if isinstance(exc, ImportError):
             message = str(exc)
             if message.startswith("can't find module") or isinstance(exc, ModuleNotFoundError):
@@ -190,6 +258,47 @@ class Exerciser:
         self.failures.append(
             Failure(self.case, what, kind, type(exc).__name__, str(exc), _where(exc))
         )
+
+    def judge_caught_memory_errors(self) -> None:
+        """Fail the MemoryErrors src caught and did not pass on (judge() never saw them)."""
+        for call, error, where in self.memory_errors:
+            if id(error) in self.judged or parser_overflow(error):
+                continue
+            self.judged.add(id(error))
+            message = "MemoryError under the address-space cap, caught in src"
+            self.failures.append(Failure(self.case, call, "memory", "MemoryError", message, where))
+
+
+def _line(code: Any, offset: int) -> int | None:
+    return next((line for start, end, line in code.co_lines() if start <= offset < end), None)
+
+
+@contextlib.contextmanager
+def watching_memory_errors(ex: Exerciser) -> Iterator[bool]:
+    """Note in ``ex.memory_errors`` every MemoryError raised in the block, also those src
+    catches (3.12+, with ``sys.monitoring``'s RAISE event).  Yields whether it watches."""
+    monitoring = getattr(sys, "monitoring", None)
+    tool = None
+    if monitoring is not None:
+        tool = next((t for t in (3, 4) if monitoring.get_tool(t) is None), None)
+    if monitoring is None or tool is None:
+        yield False
+        return
+
+    def on_raise(code: Any, offset: int, error: BaseException) -> None:
+        if isinstance(error, MemoryError):
+            where = f"{Path(code.co_filename).name}:{_line(code, offset)} {code.co_name}"
+            ex.memory_errors.append((ex.current, error, where))
+
+    monitoring.use_tool_id(tool, "zipimporter-hostile")
+    try:
+        monitoring.register_callback(tool, monitoring.events.RAISE, on_raise)
+        monitoring.set_events(tool, monitoring.events.RAISE)
+        yield True
+    finally:
+        monitoring.set_events(tool, 0)
+        monitoring.register_callback(tool, monitoring.events.RAISE, None)
+        monitoring.free_tool_id(tool)
 
 
 def _module_targets(names: list[str]) -> list[tuple[str, str]]:
@@ -323,6 +432,7 @@ class FuzzStats:
     rejections: int = 0
     failures: int = 0
     known: Counter[str] = field(default_factory=Counter)
+    known_cases: dict[str, list[str]] = field(default_factory=dict)  # the first few of each
     by_test: Counter[str] = field(default_factory=Counter)
 
     def record(self, test: str, case: str, seconds: float, peak: int, ex: Exerciser) -> None:
@@ -345,6 +455,9 @@ class FuzzStats:
         for f in ex.failures:
             if f.known:
                 self.known[f.known] += 1
+                cases = self.known_cases.setdefault(f.known, [])
+                if len(cases) < 20 and case[:80] not in cases:
+                    cases.append(case[:80])
             else:
                 self.failures += 1
 
@@ -367,7 +480,11 @@ class FuzzStats:
             "zipimporterrors_naming_the_archive": self.rejections,
             "failures": self.failures,
             "known_escapes_seen": dict(self.known),
+            "known_escape_cases": self.known_cases,
             "cases_by_test": dict(self.by_test),
+            # The whole process (all tests run so far), not only these cases:
+            "process_peak_rss_bytes": _peak_rss(),
+            "process_peak_address_space_bytes": _peak_address_space(),
         }
 
     def lines(self) -> list[str]:
@@ -385,7 +502,31 @@ class FuzzStats:
             f"peak {d['peak_memory_passing_bytes'] / MiB:.1f} MiB "
             f"({d['peak_memory_passing_case'][:80]})",
             f"failures {d['failures']}; known escapes seen {d['known_escapes_seen']}",
+            f"process peaks so far: RSS {(d['process_peak_rss_bytes'] or 0) / MiB:.0f} MiB, "
+            f"address space {(d['process_peak_address_space_bytes'] or 0) / MiB:.0f} MiB",
         ]
+
+
+def _peak_rss() -> int | None:
+    """The process's peak resident set size in bytes (POSIX), or None."""
+    try:
+        import resource
+    except ImportError:
+        return None
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    return peak if sys.platform == "darwin" else peak * 1024  # bytes on macOS, KiB elsewhere
+
+
+def _peak_address_space() -> int | None:
+    """The process's peak virtual memory size in bytes (Linux ``VmPeak``), or None."""
+    try:
+        with open("/proc/self/status") as f:
+            for line in f:
+                if line.startswith("VmPeak:"):
+                    return int(line.split()[1]) * 1024
+    except (OSError, ValueError, IndexError):
+        pass
+    return None
 
 
 STATS = FuzzStats()
@@ -411,12 +552,6 @@ def fuzz_report(request: pytest.FixtureRequest) -> Iterator[FuzzStats]:
     yield STATS
     if REPORT:
         Path(REPORT).write_text(json.dumps(STATS.as_dict(), indent=2) + "\n")
-
-
-@pytest.fixture
-def no_caches(monkeypatch: pytest.MonkeyPatch) -> None:
-    """The on-disk caches off: a cached compile would skip reading the (hostile) member."""
-    monkeypatch.setenv("ZIPIMPORTER_CACHE", "0")
 
 
 @contextlib.contextmanager
@@ -464,9 +599,9 @@ def _address_space() -> int | None:
 
 
 @contextlib.contextmanager
-def address_space_guard(extra: int = GUARD_BYTES) -> Iterator[bool]:
+def address_space_guard(extra: int) -> Iterator[bool]:
     """Cap the address space at its current size + *extra* (Linux), so that a runaway
-    allocation fails with MemoryError instead of getting the test run OOM-killed.
+    allocation fails with MemoryError instead of taking the machine's memory.
 
     Yields whether the guard is on.
     """
@@ -508,30 +643,26 @@ def _watching_marshal(hits: list[str]) -> Iterator[None]:
 
 
 def _memory_failure(archive: str, label: str, data: bytes, peak: int, call: str) -> Failure:
-    """A memory failure, with where the case runs out of memory under a tight limit."""
+    """A memory failure, with where the case runs out of memory with the bound as its cap."""
     message = f"tracemalloc peak {peak / MiB:.1f} MiB for a {len(data)}-byte archive"
     failure = Failure(label, call, "memory", message=message)
     rerun = Exerciser(archive, label)
     hits: list[str] = []
     try:
-        with address_space_guard(memory_bound(len(data)) + 256 * MiB) as guarded:
+        with address_space_guard(memory_bound(len(data))) as guarded:
             if guarded:
                 with _watching_marshal(hits), hard_timeout(HARD_SECONDS):
                     exercise(rerun)
     except HardTimeout:
         pass
     zipimporter._zip_directory_cache.pop(archive, None)
-    escaped = [f for f in rerun.failures if f.exc_type == "MemoryError"]
-    if escaped:
-        failure.call, failure.exc_type, failure.where = (
-            escaped[0].call,
-            "MemoryError",
-            escaped[0].where,
-        )
-        failure.message += "; under a limit: MemoryError escapes"
+    found = [f for f in rerun.failures if f.exc_type == "MemoryError"]
+    if found:
+        failure.call, failure.exc_type, failure.where = found[0].call, "MemoryError", found[0].where
+        failure.message += f"; under the bound as a cap: MemoryError at {found[0].where}"
     elif hits:
         failure.exc_type, failure.where = "MemoryError", hits[0]
-        failure.message += f"; under a limit: MemoryError in {hits[0]}"
+        failure.message += f"; under the bound as a cap: MemoryError in {hits[0]}"
     return failure
 
 
@@ -545,11 +676,16 @@ def run_case(path: Path, data: bytes, label: str, test: str = "") -> list[Failur
     before = tracemalloc.get_traced_memory()[0]
     start = time.monotonic()
     try:
-        with address_space_guard(), hard_timeout(HARD_SECONDS):
+        with (
+            watching_memory_errors(ex),
+            address_space_guard(memory_cap(len(data))),
+            hard_timeout(HARD_SECONDS),
+        ):
             exercise(ex)
     except HardTimeout as exc:
         ex.failures.append(Failure(label, ex.current, "hang", "HardTimeout", str(exc)))
     seconds = time.monotonic() - start
+    ex.judge_caught_memory_errors()
     peak = tracemalloc.get_traced_memory()[1] - before if tracemalloc.is_tracing() else 0
     zipimporter._zip_directory_cache.pop(archive, None)
     if seconds > CASE_SECONDS:
@@ -666,22 +802,68 @@ def test_cases_are_deterministic():
     ]
 
 
+def _raise(exc: BaseException, context: BaseException | None = None) -> None:
+    try:
+        if context is not None:
+            raise context
+    except BaseException:
+        raise exc from None  # as src converts errors: the context is kept, not shown
+    raise exc
+
+
 def test_harness_reports_escapes(tmp_path):
     """The exerciser flags what it should (checked on a fake, not on src)."""
     ex = Exerciser(str(tmp_path / "x.zip"))
+    named = f"bad: {ex.archive!r}"
     ex.call("boom", lambda: [][1])
-    ex.call("unnamed", lambda: (_ for _ in ()).throw(zipimporter.ZipImportError("bad")))
+    ex.call("unnamed", lambda: _raise(zipimporter.ZipImportError("bad", path=ex.archive)))
+    ex.call("named", lambda: _raise(zipimporter.ZipImportError(named, path=ex.archive)))
+    ex.call("no-path", lambda: _raise(zipimporter.ZipImportError(named)))
+    ex.call("other-path", lambda: _raise(zipimporter.ZipImportError(named, path="x")))
+    ex.call("plain-import-error", lambda: _raise(ImportError(named)))
+    ex.call("missing", lambda: _raise(ModuleNotFoundError("No module named 'm'", name="m")))
     ex.call(
-        "named", lambda: (_ for _ in ()).throw(zipimporter.ZipImportError(f"bad: {ex.archive!r}"))
+        "memory-converted",
+        lambda: _raise(zipimporter.ZipImportError(named, path=ex.archive), MemoryError()),
     )
+    ex.call("memory", lambda: _raise(MemoryError()))
     ex.call("oserror", lambda: open(tmp_path / "missing"))  # noqa: SIM115
     ex.call("oserror-ok", lambda: open(tmp_path / "missing"), oserror_ok=True)  # noqa: SIM115
     assert [(f.call, f.kind, f.exc_type) for f in ex.failures] == [
         ("boom", "escape", "IndexError"),
         ("unnamed", "unnamed", "ZipImportError"),
+        ("no-path", "path", "ZipImportError"),
+        ("other-path", "path", "ZipImportError"),
+        ("memory-converted", "memory", "MemoryError"),
+        ("memory", "memory", "MemoryError"),
         ("oserror", "escape", "FileNotFoundError"),
     ]
-    assert ex.rejections == 1
+    assert ex.rejections == 2
+
+
+def test_memory_cap_turns_a_runaway_allocation_into_a_failure(tmp_path):
+    """Under the cap a huge allocation fails at once, and the harness calls it a failure,
+    also where the MemoryError is caught and never reaches the harness (3.12+)."""
+    ex = Exerciser(str(tmp_path / "x.zip"))
+    too_much = memory_cap(1000) + 64 * MiB
+
+    def swallowed() -> None:
+        try:
+            bytearray(too_much)
+        except MemoryError:
+            pass
+
+    with watching_memory_errors(ex) as watching, address_space_guard(memory_cap(1000)) as capped:
+        if not capped:
+            pytest.skip("no way to cap the address space here")
+        ex.call("allocate", lambda: bytearray(too_much))
+        ex.call("swallowed", swallowed)
+    ex.judge_caught_memory_errors()
+    expected = [("allocate", "memory", "MemoryError")]
+    if watching:
+        expected.append(("swallowed", "memory", "MemoryError"))
+    assert [(f.call, f.kind, f.exc_type) for f in ex.failures] == expected
+    assert watching == (sys.version_info >= (3, 12))
 
 
 # -- bombs, deterministically ---------------------------------------------------------------
@@ -703,7 +885,7 @@ def _bounded(func: Callable[[], Any], size: int) -> Any:
         tracemalloc.reset_peak()
         before = tracemalloc.get_traced_memory()[0]
         try:
-            with address_space_guard(), hard_timeout(HARD_SECONDS):
+            with address_space_guard(memory_cap(size)), hard_timeout(HARD_SECONDS):
                 return func()
         finally:
             peak = tracemalloc.get_traced_memory()[1] - before
@@ -756,22 +938,64 @@ def test_ratio_bomb_rejected(tmp_path, no_caches, declared, actual, method):
     assert time.monotonic() - start < CASE_SECONDS
 
 
+class TooMuchWorkError(Exception):
+    """Raised by :func:`lines_run` past its limit."""
+
+
+def lines_run(func: Callable[[], object], limit: int) -> int:
+    """How many lines of Python *func* runs (``sys.settrace`` line events).
+
+    A measure of work that, unlike time, does not depend on the machine or its
+    load.  Past *limit* lines TooMuchWorkError is raised, so a regression fails fast.
+    """
+    count = 0
+
+    def local(frame: Any, event: str, arg: Any) -> Any:
+        nonlocal count
+        if event == "line":
+            count += 1
+            if count > limit:
+                raise TooMuchWorkError(f"more than {limit} lines")
+        return local
+
+    previous = sys.gettrace()
+    sys.settrace(lambda frame, event, arg: local)
+    try:
+        func()
+    finally:
+        sys.settrace(previous)
+    return count
+
+
 def test_hash_flood_opens_in_linear_time(tmp_path, no_caches):
-    """Names forged to share one CRC-32 must not make opening quadratic (fixed in 2535b88)."""
-    count = 3000
-    times = {}
-    for colliding in (False, True):
-        path = tmp_path / f"flood-{colliding}.zip"
+    """Names forged to share one CRC-32 must not make opening quadratic (fixed in 2535b88).
+
+    Counted in lines of Python run to open the archive and look every name up:
+    3,000 colliding names cost at most a few times what 3,000 distinct ones do,
+    and 3,000 cost about twice what 1,500 do (quadratic probing: 4 times, and
+    some 200 times the distinct names' cost).
+    """
+
+    def work(count: int, colliding: bool) -> int:
+        path = tmp_path / f"flood-{count}-{colliding}.zip"
         path.write_bytes(hostile.hash_flood(count, colliding=colliding))
-        best = float("inf")
-        for _ in range(2):
+        names = [m.name for m in hostile.parse(path.read_bytes()).central]
+        assert len(set(names)) == count
+
+        def open_and_look_up() -> None:
             zipimporter._zip_directory_cache.pop(str(path), None)
-            start = time.perf_counter()
-            with hard_timeout(HARD_SECONDS):
-                zipimporter.zipimporter(str(path))
-            best = min(best, time.perf_counter() - start)
-        times[colliding] = best
-    assert times[True] < 10 * times[False] + 0.05, times
+            zipimporter.zipimporter(str(path))
+            index = zipimporter._zip_directory_cache[str(path)]
+            assert all(name.decode("cp437") in index for name in names)
+
+        with hard_timeout(HARD_SECONDS):
+            return lines_run(open_and_look_up, limit=5_000_000)
+
+    distinct = work(3000, colliding=False)
+    colliding = work(3000, colliding=True)
+    half = work(1500, colliding=True)
+    assert colliding < 10 * distinct, (colliding, distinct)
+    assert colliding < 3 * half, (colliding, half)
 
 
 # -- samples --------------------------------------------------------------------------------
@@ -937,14 +1161,14 @@ def test_bytecode_cache_stays_in_its_directory(tmp_path, monkeypatch):
     monkeypatch.delenv("ZIPIMPORTER_CACHE", raising=False)
     monkeypatch.setattr(sys, "dont_write_bytecode", False)
     archive = tmp_path / "app.zip"
-    name = b"../../../../evil.py"
-    archive.write_bytes(hostile.build(hostile.simple_zip([(name, b"value = 1\n", 0)])).data)
-    importer = zipimporter.zipimporter(str(archive) + SEP + SEP.join([".."] * 4))
-    spec = importer.find_spec("evil")
-    if spec is not None and spec.loader is not None:
-        spec.loader.exec_module(importlib.util.module_from_spec(spec))
+    members = [(b"../../../../evil.py", b"value = 1\n", 0), (b"good.py", b"value = 2\n", 0)]
+    archive.write_bytes(hostile.build(hostile.simple_zip(members)).data)
+    _import_if_found(zipimporter.zipimporter(str(archive) + SEP + SEP.join([".."] * 4)), "evil")
     written = [p for p in tmp_path.rglob("*") if p.is_file() and p != archive]
     assert [p for p in written if cache not in p.parents] == []
+    # The same setup does write the cache, for a plain member.
+    assert _import_if_found(zipimporter.zipimporter(str(archive)), "good") == 2
+    assert [p for p in tmp_path.rglob("*") if p.is_file() and cache in p.parents]
 
 
 @pytest.mark.xfail(
@@ -961,15 +1185,25 @@ def test_bytecode_cache_never_stands_in_for_a_file_outside_the_archive(tmp_path,
     monkeypatch.setattr(sys, "dont_write_bytecode", False)
     monkeypatch.setattr(sys, "pycache_prefix", str(prefix))
     archive = tmp_path / "app.zip"
-    archive.write_bytes(
-        hostile.build(hostile.simple_zip([(b"../real.py", b"value = 1\n", 0)])).data
-    )
-    importer = zipimporter.zipimporter(str(archive) + SEP + "..")
-    spec = importer.find_spec("real")
-    if spec is not None and spec.loader is not None:
-        spec.loader.exec_module(importlib.util.module_from_spec(spec))
+    members = [(b"../real.py", b"value = 1\n", 0), (b"good.py", b"value = 2\n", 0)]
+    archive.write_bytes(hostile.build(hostile.simple_zip(members)).data)
+    _import_if_found(zipimporter.zipimporter(str(archive) + SEP + ".."), "real")
     real = tmp_path / "real.py"
     assert not Path(importlib.util.cache_from_source(str(real))).exists()
+    # The same setup does write under the prefix, for a plain member.
+    assert _import_if_found(zipimporter.zipimporter(str(archive)), "good") == 2
+    assert [p for p in prefix.rglob("*") if p.is_file()]
+
+
+def _import_if_found(importer: zipimporter.zipimporter, name: str) -> object:
+    """Import *name* through *importer*; its ``value``, or None if it isn't found
+    (refusing a member named with '..' is as good as importing it safely)."""
+    spec = importer.find_spec(name)
+    if spec is None or spec.loader is None:
+        return None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module.value
 
 
 def test_valid_pyc_still_imports(tmp_path, no_caches):

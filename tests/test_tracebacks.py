@@ -8,7 +8,6 @@ import io
 import linecache
 import os
 import pdb
-import subprocess
 import sys
 import textwrap
 import traceback
@@ -19,9 +18,7 @@ from types import ModuleType
 import pytest
 
 import zipimporter
-from conftest import import_fresh, make_zip
-
-SRC = str(Path(zipimporter.__file__).parent.parent)
+from conftest import import_fresh, make_zip, run_python
 
 FAILING = '''\
 """A module that fails on request."""
@@ -78,10 +75,9 @@ def call_fail(module: ModuleType) -> BaseException:
 
 def test_traceback_shows_archive_source(failing_zip):
     module = import_fresh("failing", ours=True)
-    try:
+    with pytest.raises(RuntimeError) as exc:
         module.fail("ab")
-    except RuntimeError:
-        text = traceback.format_exc()
+    text = "".join(traceback.format_exception(exc.value))
     file = os.path.join(failing_zip, "failing.py")
     assert f'File "{file}", line 11, in fail' in text
     assert 'raise RuntimeError(f"failing with {doubled}")' in text
@@ -254,19 +250,17 @@ def test_pdb_subprocess_breakpoint_builtin(tmp_path):
         "print('loader', type(bpmod.__loader__).__module__)\n"
         "print('result', bpmod.inner(20))\n"
     )
-    env = {**os.environ, "PYTHONPATH": SRC}
-    env.pop("PYTHONBREAKPOINT", None)
     outputs = []
     for which in ("stdlib", "ours"):
-        proc = subprocess.run(
-            [sys.executable, str(driver), archive, which],
+        proc = run_python(
+            driver,
+            archive,
+            which,
             input="list\np y\nwhere\ncontinue\n",
-            capture_output=True,
-            text=True,
-            env=env,
             timeout=60,
-            check=True,
+            cache_dir=tmp_path / "cache",
         )
+        assert proc.returncode == 0, proc.stdout + proc.stderr
         outputs.append(proc.stdout)
     std, ours = outputs
     assert "loader zipimporter.importer" in ours

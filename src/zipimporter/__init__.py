@@ -1,8 +1,9 @@
 """Import Python code from ZIP archives: a drop-in for the stdlib ``zipimport``.
 
 The data flows archive bytes (:mod:`.archive`, :mod:`.compression`) -> directory
-index -> importer (:mod:`.importer`, :mod:`.bytecode`) -> hooks (:mod:`.hooks`)
--> command line (:mod:`.cli`).
+index (:mod:`.directory`, with the saved index of :mod:`.index_cache`) -> importer
+(:mod:`.importer`, :mod:`.bytecode`) -> hooks (:mod:`.hooks`) -> command line
+(:mod:`.cli`).
 """
 
 from __future__ import annotations

@@ -18,7 +18,6 @@ import os
 import struct
 import zlib
 
-from . import index_cache
 from .compression import decompress
 from .errors import ZipImportError
 
@@ -27,11 +26,16 @@ if TYPE_CHECKING:
     from collections.abc import Iterator, KeysView
 
 __all__ = [
-    "ArchiveChangedError",
+    "DEFAULT_MAX_MEMBER_SIZE",
+    "ArchiveChanged",
     "DirectoryIndex",
     "Layout",
     "Member",
+    "build_table",
     "check_same_file",
+    "locate",
+    "max_member_size",
+    "read_central_directory",
     "read_directory",
     "read_member",
     "same_file",
@@ -39,18 +43,117 @@ __all__ = [
 
 SEP = os.sep
 
-_EOCD = struct.Struct("<IHHHHIIH")  # 22 bytes
+# -- The records we read, field by field (PKWARE APPNOTE.TXT) ------------------------------
+#
+# Each table lists a record's fields in file order: byte offset, size, index
+# in the tuple its struct unpacks to, field.  ``*_AT`` constants are byte
+# offsets into a record; the other field constants are tuple indexes.  All
+# integers are little-endian.  (CPython's Lib/zipimport.py names its fields
+# beside their offsets the same way.)
+#
+# End of central directory record (APPNOTE 4.3.16):
+#    0  4   0  signature "PK\5\6"
+#    4  2   1  number of this disk
+#    6  2   2  disk where the central directory starts
+#    8  2   3  central directory records on this disk
+#   10  2   4  central directory records in total
+#   12  4   5  size of the central directory
+#   16  4   6  offset of the central directory (relative to the ZIP data)
+#   20  2   7  comment length
+#   22         comment
+_EOCD = struct.Struct("<IHHHHIIH")
 _EOCD_SIG = b"PK\x05\x06"
-_LOCATOR64 = struct.Struct("<IIQI")  # 20 bytes
+_EOCD_COMMENT_LEN = 7
+#
+# ZIP64 end of central directory locator (APPNOTE 4.3.15), right before the
+# end record:
+#    0  4   0  signature "PK\6\7"
+#    4  4   1  disk with the ZIP64 end record
+#    8  8   2  offset of the ZIP64 end record (relative to the ZIP data)
+#   16  4   3  total number of disks
+_LOCATOR64 = struct.Struct("<IIQI")
 _LOCATOR64_SIG = 0x07064B50
-_EOCD64 = struct.Struct("<IQHHIIQQQQ")  # 56 bytes
+#
+# ZIP64 end of central directory record (APPNOTE 4.3.14), usually right
+# before the locator; its fields replace the end record's:
+#    0  4   0  signature "PK\6\6"
+#    4  8   1  size of the rest of this record
+#   12  2   2  version made by
+#   14  2   3  version needed to extract
+#   16  4   4  number of this disk
+#   20  4   5  disk where the central directory starts
+#   24  8   6  central directory records on this disk
+#   32  8   7  central directory records in total
+#   40  8   8  size of the central directory
+#   48  8   9  offset of the central directory (relative to the ZIP data)
+#   56         extensible data (not read)
+_EOCD64 = struct.Struct("<IQHHIIQQQQ")
 _EOCD64_SIG = 0x06064B50
-_CENTRAL = struct.Struct("<IHHHHHHIIIHHHHHII")  # 46 bytes
-# signature, compressed size, name/extra/comment lengths, local header offset
-_CENTRAL_LENGTHS = struct.Struct("<I16xI4xHHH8xI")
+#
+# Central directory file header (APPNOTE 4.3.12), one per member, back to back:
+#    0  4   0  signature "PK\1\2"
+#    4  2   1  version made by
+#    6  2   2  version needed to extract
+#    8  2   3  general purpose flags (FLAG_*)
+#   10  2   4  compression method
+#   12  2   5  last modification time (DOS)
+#   14  2   6  last modification date (DOS)
+#   16  4   7  CRC-32
+#   20  4   8  compressed size       (0xFFFFFFFF: in the ZIP64 extra field)
+#   24  4   9  uncompressed size     (0xFFFFFFFF: in the ZIP64 extra field)
+#   28  2  10  file name length
+#   30  2  11  extra field length
+#   32  2  12  file comment length
+#   34  2  13  disk number where the member starts
+#   36  2  14  internal file attributes
+#   38  4  15  external file attributes
+#   42  4  16  local header offset   (0xFFFFFFFF: in the ZIP64 extra field)
+#   46         file name, extra field, file comment
+_CENTRAL = struct.Struct("<IHHHHHHIIIHHHHHII")
 _CENTRAL_SIG = 0x02014B50
-_LOCAL = struct.Struct("<IHHHHHIIIHH")  # 30 bytes
+(
+    _CD_SIGNATURE, _CD_VERSION_MADE_BY, _CD_VERSION_NEEDED, _CD_FLAGS, _CD_METHOD, _CD_TIME,
+    _CD_DATE, _CD_CRC, _CD_COMPRESSED_SIZE, _CD_FILE_SIZE, _CD_NAME_LEN, _CD_EXTRA_LEN,
+    _CD_COMMENT_LEN, _CD_DISK_START, _CD_INTERNAL_ATTR, _CD_EXTERNAL_ATTR, _CD_HEADER_OFFSET,
+) = range(17)  # fmt: skip
+_CD_FLAGS_AT = 8
+_CD_COMPRESSED_SIZE_AT = 20
+_CD_NAME_LEN_AT = 28
+_CD_EXTRA_LEN_AT = 30
+_CD_COMMENT_LEN_AT = 32
+_CD_HEADER_OFFSET_AT = 42
+_CD_HEADER_SIZE = _CENTRAL.size  # 46
+_CD_NAME_AT = _CD_HEADER_SIZE
+# The fields build_table needs, in one unpack: signature (at 0), compressed
+# size (20), name, extra and comment lengths (28, 30, 32), local header offset (42).
+_CENTRAL_LENGTHS = struct.Struct("<I16xI4xHHH8xI")
+#
+# Local file header (APPNOTE 4.3.7), before each member's data:
+#    0  4   0  signature "PK\3\4"
+#    4  2   1  version needed to extract
+#    6  2   2  general purpose flags (FLAG_*)
+#    8  2   3  compression method
+#   10  2   4  last modification time (DOS)
+#   12  2   5  last modification date (DOS)
+#   14  4   6  CRC-32                (0 with FLAG_DATA_DESCRIPTOR)
+#   18  4   7  compressed size       (0 with FLAG_DATA_DESCRIPTOR; 0xFFFFFFFF: ZIP64)
+#   22  4   8  uncompressed size     (0 with FLAG_DATA_DESCRIPTOR; 0xFFFFFFFF: ZIP64)
+#   26  2   9  file name length
+#   28  2  10  extra field length
+#   30         file name, extra field, then the member's data
+_LOCAL = struct.Struct("<IHHHHHIIIHH")
 _LOCAL_SIG = 0x04034B50
+_LOCAL_HEADER_SIZE = _LOCAL.size  # 30
+#
+# Extra fields (APPNOTE 4.5.1), back to back in a header's extra field:
+#    0  2      header ID
+#    2  2      size of the data that follows
+#    4         data
+# The ZIP64 extended information extra field (APPNOTE 4.5.3), header ID
+# 0x0001, holds 8-byte values for exactly the fields that overflowed, in this
+# order: uncompressed size, compressed size, local header offset (then a
+# 4-byte disk number, not read).
+_EXTRA_HEADER = struct.Struct("<HH")
 _ZIP64_EXTRA = 0x0001
 _MAX_COMMENT = 0xFFFF
 _U32 = 0xFFFFFFFF
@@ -142,20 +245,44 @@ class Member(_Record):
         return self.name.endswith(SEP)
 
 
-def _max_member_size() -> int:
+#: The limit when ``ZIPIMPORTER_MAX_MEMBER_SIZE`` is unset or invalid: 1 GiB.
+DEFAULT_MAX_MEMBER_SIZE = 1 << 30
+
+#: Names the setting in the "too big" error, so a user knows what to change.
+MEMBER_TOO_BIG = (
+    "member declares {size} bytes, more than the limit of {limit} "
+    "(ZIPIMPORTER_MAX_MEMBER_SIZE): {where}"
+)
+
+
+def max_member_size() -> int:
+    """The most uncompressed bytes a member may declare: ``$ZIPIMPORTER_MAX_MEMBER_SIZE``.
+
+    Read at each use, as the cache settings are, so changing the variable
+    takes effect without re-importing anything.  A value that isn't a
+    non-negative integer means :data:`DEFAULT_MAX_MEMBER_SIZE`.
+    """
     try:
-        return int(os.environ.get("ZIPIMPORTER_MAX_MEMBER_SIZE", ""))
+        limit = int(os.environ.get("ZIPIMPORTER_MAX_MEMBER_SIZE", ""))
     except ValueError:
-        return 1 << 30
+        return DEFAULT_MAX_MEMBER_SIZE
+    return limit if limit >= 0 else DEFAULT_MAX_MEMBER_SIZE
 
 
-#: Members declaring more uncompressed bytes than this are refused before
-#: anything is allocated (default 1 GiB; ``ZIPIMPORTER_MAX_MEMBER_SIZE``).
-MAX_MEMBER_SIZE = _max_member_size()
+class ArchiveChanged(Exception):  # noqa: N818  (a signal, not an error users see)
+    """Internal signal: the archive on disk is no longer the one that was indexed.
 
+    Deliberately not an ``ImportError``: no ``except ImportError`` (or
+    ``except ZipImportError``) around a read can swallow it.  Only
+    :func:`check_same_file` and :func:`read_member` with *expect* raise it,
+    and only the importer passes *expect*: its ``_retry_if_changed`` reads
+    the directory again and redoes the operation, and turns a second change
+    into a :class:`ZipImportError` naming the archive.
+    """
 
-class ArchiveChangedError(ZipImportError):
-    """The archive on disk is no longer the one that was indexed."""
+    def __init__(self, archive: str) -> None:
+        super().__init__(f"archive changed since it was indexed: {archive!r}")
+        self.archive = archive
 
 
 def same_file(st: os.stat_result, expect: os.stat_result) -> bool:
@@ -173,11 +300,9 @@ def same_file(st: os.stat_result, expect: os.stat_result) -> bool:
 
 
 def check_same_file(archive: str, st: os.stat_result, expect: os.stat_result) -> None:
-    """Raise ArchiveChangedError unless *st* (of *archive* now) is the file *expect* was."""
+    """Raise :class:`ArchiveChanged` unless *st* (of *archive* now) is the file *expect* was."""
     if not same_file(st, expect):
-        raise ArchiveChangedError(
-            f"archive changed since it was indexed: {archive!r}", path=archive
-        )
+        raise ArchiveChanged(archive)
 
 
 def _fail(archive: str, what: str) -> ZipImportError:
@@ -185,7 +310,14 @@ def _fail(archive: str, what: str) -> ZipImportError:
 
 
 def locate(fp: io.BufferedIOBase, archive: str) -> Layout:
-    """Find and check the end-of-central-directory records of an open archive."""
+    """Find and check the end-of-central-directory records of an open archive.
+
+    ZipImportError (``path`` = *archive*) is raised when the file can't be
+    read, has no end record ("not a Zip file"), has ZIP64 sizes without a
+    ZIP64 locator or a locator whose ZIP64 end record isn't there, spans
+    several disks, or declares a central directory that can't fit before
+    the end record.
+    """
     try:
         file_size = fp.seek(0, os.SEEK_END)
         tail_len = min(file_size, _EOCD.size + _MAX_COMMENT + _LOCATOR64.size + _EOCD64.size)
@@ -205,7 +337,7 @@ def locate(fp: io.BufferedIOBase, archive: str) -> Layout:
         if pos + _EOCD.size <= tail_len:
             if best < 0 or best + _EOCD.size > tail_len:
                 best = pos
-            if pos + _EOCD.size + _EOCD.unpack_from(tail, pos)[7] == tail_len:
+            if pos + _EOCD.size + _EOCD.unpack_from(tail, pos)[_EOCD_COMMENT_LEN] == tail_len:
                 best = pos
                 break
         pos = tail.rfind(_EOCD_SIG, 0, pos)
@@ -279,6 +411,14 @@ class DirectoryIndex:
     is looked up; names that
     are neither ASCII nor flagged UTF-8 (cp437) sit in a small dict.  Later
     duplicates of a name win, as in the stdlib's dict.
+
+    Lookups raise as a dict's do, plus ZipImportError (``path`` = the
+    archive) where the directory turns out to be damaged only when a member
+    is decoded: ``get()`` and ``[]`` when the member's ZIP64 extra field is
+    too short for its overflowed fields or its data would lie past the start
+    of the central directory; ``keys()`` (and iterating, ``items()``,
+    ``values()``) when a name flagged UTF-8 isn't.  ``in`` and ``len()``
+    never raise.
     """
 
     __slots__ = ("_count", "_mask", "_others", "_records", "_table", "archive", "layout", "stat")
@@ -322,9 +462,10 @@ class DirectoryIndex:
         h = zlib.crc32(raw) & mask
         while slot := table[h]:
             pos = slot - 1
+            at = pos + _CD_NAME_AT
             if (
-                rec[pos + 46 : pos + 46 + n] == raw
-                and pos + 46 + n <= len(rec)
+                rec[at : at + n] == raw
+                and at + n <= len(rec)
                 and _name_length(rec, pos) == n
                 # Non-ASCII bytes mean UTF-8 only with the flag; else cp437.
                 and (ascii_name or _flags(rec, pos) & FLAG_UTF8)
@@ -349,7 +490,8 @@ class DirectoryIndex:
     def _raw_names(self) -> Iterator[tuple[int, int, bytes]]:
         rec = self._records
         for pos, fields in _walk(rec, self.layout.entries):
-            yield pos, fields[3], rec[pos + 46 : pos + 46 + fields[10]]
+            at = pos + _CD_NAME_AT
+            yield pos, fields[_CD_FLAGS], rec[at : at + fields[_CD_NAME_LEN]]
 
     def __contains__(self, name: object) -> bool:
         return self._find(name) >= 0
@@ -387,17 +529,26 @@ class DirectoryIndex:
     def _member(self, pos: int, name: str) -> Member:
         rec = self._records
         fields = _CENTRAL.unpack_from(rec, pos)
-        flags, method, dos_time, dos_date, crc = fields[3:8]
-        nlen = fields[10]
         usize, csize, offset = _sizes(rec, pos, fields, name, self.archive)
-        raw_name = rec[pos + 46 : pos + 46 + nlen]
+        name_at = pos + _CD_NAME_AT
+        nlen = fields[_CD_NAME_LEN]
         header_offset = offset + self.layout.prepended
-        if header_offset + _LOCAL.size + nlen + csize > self.layout.cd_start:
+        if header_offset + _LOCAL_HEADER_SIZE + nlen + csize > self.layout.cd_start:
             raise _fail(
                 self.archive, f"member {name!r} lies past the start of the central directory"
             )
-        return Member(name, raw_name, method, flags, crc, csize, usize, header_offset,
-                      dos_time, dos_date)  # fmt: skip
+        return Member(
+            name,
+            rec[name_at : name_at + nlen],
+            fields[_CD_METHOD],
+            fields[_CD_FLAGS],
+            fields[_CD_CRC],
+            csize,
+            usize,
+            header_offset,
+            fields[_CD_TIME],
+            fields[_CD_DATE],
+        )
 
 
 def _walk(records: bytes, count: int) -> Iterator[tuple[int, tuple[int, ...]]]:
@@ -406,7 +557,9 @@ def _walk(records: bytes, count: int) -> Iterator[tuple[int, tuple[int, ...]]]:
     for _ in range(count):
         fields = _CENTRAL.unpack_from(records, pos)
         yield pos, fields
-        pos += _CENTRAL.size + fields[10] + fields[11] + fields[12]
+        pos += (
+            _CD_HEADER_SIZE + fields[_CD_NAME_LEN] + fields[_CD_EXTRA_LEN] + fields[_CD_COMMENT_LEN]
+        )
 
 
 def _sizes(
@@ -416,16 +569,19 @@ def _sizes(
 
     Where a 32-bit field overflowed (0xFFFFFFFF), the value is in the ZIP64
     extra field: only the overflowed ones are there, in this order (APPNOTE 4.5.3).
+    ZipImportError is raised when that extra field is too short for them.
     """
-    csize, usize, nlen, elen, offset = fields[8], fields[9], fields[10], fields[11], fields[16]
+    csize = fields[_CD_COMPRESSED_SIZE]
+    usize = fields[_CD_FILE_SIZE]
+    offset = fields[_CD_HEADER_OFFSET]
     if _U32 not in (csize, usize, offset):
         return usize, csize, offset
-    extra_at = pos + _CENTRAL.size + nlen
-    extra = records[extra_at : extra_at + elen]
+    extra_at = pos + _CD_NAME_AT + fields[_CD_NAME_LEN]
+    extra = records[extra_at : extra_at + fields[_CD_EXTRA_LEN]]
     i = 0
-    while i + 4 <= len(extra):
-        tag, size = struct.unpack_from("<HH", extra, i)
-        body = extra[i + 4 : i + 4 + size]
+    while i + _EXTRA_HEADER.size <= len(extra):
+        tag, size = _EXTRA_HEADER.unpack_from(extra, i)
+        body = extra[i + _EXTRA_HEADER.size : i + _EXTRA_HEADER.size + size]
         if len(body) != size:
             break
         if tag == _ZIP64_EXTRA:
@@ -440,7 +596,7 @@ def _sizes(
             except IndexError:
                 raise _fail(archive, f"ZIP64 extra field too short for {name!r}") from None
             return usize, csize, offset
-        i += 4 + size
+        i += _EXTRA_HEADER.size + size
     # No ZIP64 extra: the 0xFFFFFFFF values are taken literally.
     return usize, csize, offset
 
@@ -452,8 +608,14 @@ def _open(archive: str) -> io.BufferedReader:
         raise _fail(archive, "can't open Zip file") from None
 
 
-def read_directory(archive: str) -> DirectoryIndex:
-    """Read the central directory of *archive* into a :class:`DirectoryIndex`."""
+def read_central_directory(archive: str) -> tuple[Layout, bytes, os.stat_result]:
+    """The end records, the central directory's bytes and the stat of *archive*.
+
+    One open, the reads of :func:`locate`, and one read of the whole central
+    directory.  ZipImportError (``path`` = *archive*) is raised when the file
+    can't be opened or read, when :func:`locate` raises, and when the file
+    ends before the central directory does.
+    """
     with _open(archive) as fp:
         # GH-87235: restore the offset, as the stdlib does, in case the file
         # descriptor is shared (/dev/fd/N).
@@ -473,23 +635,28 @@ def read_directory(archive: str) -> DirectoryIndex:
                 pass
     if len(records) != layout.cd_size:
         raise _fail(archive, "truncated central directory")
-    table: memoryview | dict[bytes, int]
-    saved = index_cache.load(archive, records, layout.entries)
-    if saved is None:
-        table, count = build_table(records, layout, archive)
-        if layout.entries >= index_cache.MIN_ENTRIES and isinstance(table, memoryview):
-            index_cache.store(archive, records, layout.entries, table, count)
-    else:
-        table, count = saved
+    return layout, records, st
+
+
+def read_directory(archive: str) -> DirectoryIndex:
+    """Read the central directory of *archive* into a :class:`DirectoryIndex`.
+
+    The parser alone: it never looks at the saved index (the importer opens
+    archives through ``directory.open_index``, which does).  ZipImportError
+    (``path`` = *archive*) is raised as by :func:`read_central_directory`
+    and :func:`build_table`.
+    """
+    layout, records, st = read_central_directory(archive)
+    table, count = build_table(records, layout, archive)
     return DirectoryIndex(archive, layout, records, table, count, st)
 
 
 def _name_length(records: bytes, pos: int) -> int:
-    return records[pos + 28] | records[pos + 29] << 8
+    return records[pos + _CD_NAME_LEN_AT] | records[pos + _CD_NAME_LEN_AT + 1] << 8
 
 
 def _flags(records: bytes, pos: int) -> int:
-    return records[pos + 8] | records[pos + 9] << 8
+    return records[pos + _CD_FLAGS_AT] | records[pos + _CD_FLAGS_AT + 1] << 8
 
 
 def build_table(
@@ -505,10 +672,16 @@ def build_table(
     It also rejects members whose data overlap (the overlapping-entry zip
     bomb) or run into the central directory: checked in passing while the
     records come in file order, as writers produce them, else by a sort.
+
+    ZipImportError (``path`` = *archive*) is raised when a record is
+    truncated or runs past the directory's end, when the directory holds
+    fewer records than the end record declares, when members overlap or run
+    into the central directory, and when an overflowed size or offset has a
+    ZIP64 extra field too short for it.
     """
     entries = layout.entries
     size = len(records)
-    limit = min(entries, size // _CENTRAL.size)
+    limit = min(entries, size // _CD_HEADER_SIZE)
     slots = 1 << max(limit * 2 - 1, 1).bit_length()
     mask = slots - 1
     # memoryview.cast rather than array: importing array imports collections.
@@ -516,6 +689,11 @@ def build_table(
     table = memoryview(bytearray(slots * (4 if typecode == "I" else 8))).cast(typecode)  # type: ignore[call-overload]
     scan = _CENTRAL_LENGTHS.unpack_from
     crc32 = zlib.crc32
+    # The loop's constants as locals (as cheap as literals, and named).
+    central_sig = _CENTRAL_SIG
+    name_at = _CD_NAME_AT
+    name_len_at = _CD_NAME_LEN_AT
+    local_header_size = _LOCAL_HEADER_SIZE
     pos = duplicates = count = free = csize = offset = 0
     # CRC-32 is not keyed: names forged to collide would make linear probing
     # quadratic.  Past this many extra probes (random names need ~2 per entry
@@ -525,21 +703,23 @@ def build_table(
     try:
         for count in range(limit):  # noqa: B007  (count is used after the loop)
             sig, csize, nlen, elen, clen, offset = scan(records, pos)
-            if sig != 0x02014B50:  # _CENTRAL_SIG, as a constant: this loop is hot
+            if sig != central_sig:
                 break
             if offset < free:
                 in_order = False
             # A ZIP64 placeholder (0xFFFFFFFF) makes free huge, so the next
             # member fails the test above; the last one is checked below.
-            free = offset + 30 + nlen + csize
-            end = pos + 46 + nlen
-            raw = records[pos + 46 : end]
+            free = offset + local_header_size + nlen + csize
+            start = pos + name_at
+            end = start + nlen
+            raw = records[start:end]
             h = crc32(raw) & mask
             while slot := table[h]:
                 other = slot - 1
                 if (
-                    records[other + 46 : other + 46 + nlen] == raw
-                    and _name_length(records, other) == nlen
+                    records[other + name_at : other + name_at + nlen] == raw
+                    and (records[other + name_len_at] | records[other + name_len_at + 1] << 8)
+                    == nlen
                 ):
                     duplicates += 1
                     break
@@ -569,7 +749,7 @@ def build_table(
 def _flooded(records: bytes, layout: Layout, archive: str) -> tuple[dict[bytes, int], int]:
     """The index of an archive whose names collide: a dict (keyed, randomised hashing)."""
     table = {
-        records[pos + 46 : pos + 46 + fields[10]]: pos
+        records[pos + _CD_NAME_AT : pos + _CD_NAME_AT + fields[_CD_NAME_LEN]]: pos
         for pos, fields in _walk(records, layout.entries)
     }
     free = _check_extents(records, layout.entries, archive)
@@ -583,7 +763,7 @@ def _check_extents(records: bytes, count: int, archive: str) -> int:
     extents = []
     for pos, fields in _walk(records, count):
         _, csize, offset = _sizes(records, pos, fields, f"entry at {pos}", archive)
-        extents.append((offset, offset + 30 + fields[10] + csize))
+        extents.append((offset, offset + _LOCAL_HEADER_SIZE + fields[_CD_NAME_LEN] + csize))
     extents.sort()
     free = 0
     for start, end in extents:
@@ -597,31 +777,39 @@ def read_member(archive: str, member: Member, expect: os.stat_result | None = No
     """Return the uncompressed bytes of *member*, checked against its CRC-32.
 
     With *expect* (the archive's stat when it was indexed), an archive that
-    has been replaced or rewritten since raises :class:`ArchiveChangedError`
-    before any of its bytes are used.
+    has been replaced or rewritten since raises :class:`ArchiveChanged` (an
+    internal signal, not an ImportError) before any of its bytes are used;
+    without it, it is never raised.
+
+    ZipImportError (``path`` = *archive*, the message naming the member and
+    the archive) is raised when the member is encrypted, declares more than
+    :func:`max_member_size` bytes, can't be read, its local header is
+    truncated, has a bad signature or disagrees with the central directory
+    (name, method, sizes or CRC-32), its data is truncated, it fails to
+    decompress (see :func:`~zipimporter.compression.decompress`), or its
+    CRC-32 doesn't match.
     """
     where = f"{member.name!r} in {archive!r}"
     if member.flags & FLAG_ENCRYPTED:
         raise ZipImportError(f"encrypted members are not supported: {where}", path=archive)
-    if member.file_size > MAX_MEMBER_SIZE:
+    limit = max_member_size()
+    if member.file_size > limit:
         raise ZipImportError(
-            f"member declares {member.file_size} bytes, more than the limit of "
-            f"{MAX_MEMBER_SIZE} (ZIPIMPORTER_MAX_MEMBER_SIZE): {where}",
-            path=archive,
+            MEMBER_TOO_BIG.format(size=member.file_size, limit=limit, where=where), path=archive
         )
     nlen = len(member.raw_name)
-    want = _LOCAL.size + nlen + member.compressed_size + _LOCAL_SLACK
+    want = _LOCAL_HEADER_SIZE + nlen + member.compressed_size + _LOCAL_SLACK
     try:
         with io.open_code(archive) as fp:
             if expect is not None:
                 check_same_file(archive, os.fstat(fp.fileno()), expect)
             fp.seek(member.header_offset)
             buf = fp.read(want)
-            if len(buf) < _LOCAL.size:
+            if len(buf) < _LOCAL_HEADER_SIZE:
                 raise ZipImportError(f"truncated local file header: {where}", path=archive)
             (sig, _, flags, method, _, _, crc, csize, usize, lnlen, lelen) = _LOCAL.unpack_from(buf)
             # The one read guessed the local extra field's length; read what it missed.
-            data_at = _LOCAL.size + lnlen + lelen
+            data_at = _LOCAL_HEADER_SIZE + lnlen + lelen
             missing = data_at + member.compressed_size - len(buf)
             if missing > 0:
                 buf += fp.read(missing)
@@ -631,7 +819,7 @@ def read_member(archive: str, member: Member, expect: os.stat_result | None = No
         ) from None
     if sig != _LOCAL_SIG:
         raise ZipImportError(f"bad local file header: {where}", path=archive)
-    if buf[_LOCAL.size : _LOCAL.size + lnlen] != member.raw_name:
+    if buf[_LOCAL_HEADER_SIZE : _LOCAL_HEADER_SIZE + lnlen] != member.raw_name:
         raise ZipImportError(
             f"local header name does not match the central directory: {where}", path=archive
         )
@@ -652,7 +840,7 @@ def read_member(archive: str, member: Member, expect: os.stat_result | None = No
     raw = memoryview(buf)[data_at : data_at + member.compressed_size]  # no copy
     if len(raw) != member.compressed_size:
         raise ZipImportError(f"truncated member data: {where}", path=archive)
-    data = decompress(raw, member.method, member.file_size, where)
+    data = decompress(raw, member.method, member.file_size, path=archive, where=where)
     if zlib.crc32(data) != member.crc:
         raise ZipImportError(f"bad CRC-32: {where}", path=archive)
     return data

@@ -5,23 +5,57 @@ Deterministic: entries are sorted, every timestamp is fixed (1980-01-01, or
 hash-based, so the same inputs give byte-identical archives.  Every directory
 gets an explicit entry, which is how zipimport (ours and the stdlib's) sees
 namespace packages.
+
+The steps, each a function: :func:`collect` (sources -> archive name and file),
+reading them into a *contents* mapping (archive name -> bytes), adding a
+``__main__.py`` (:func:`check_entry_point`) and ``.pyc`` files to it, and
+:func:`write_archive`.  Anything else a bundle should carry is one more step
+that adds to *contents*.
+
+Source trees are walked following symbolic links: a linked directory is bundled
+under the link's name, a linked file with its target's content.  A link back
+into a directory it is inside of is an error (the tree would never end), as are
+broken links and FIFOs, sockets or devices: nothing is left out silently.
+
+The output: ``-o PATH`` is written to a temporary file beside it and renamed
+over it.  If PATH is a symbolic link, it is followed, as a shell's ``>`` or
+``zipfile`` would: the file it points to is replaced (created if the link
+dangles) and the link stays.  An existing PATH (or link target) that is not a
+regular file, such as ``/dev/null``, a FIFO or a directory, is refused.
 """
 
 from __future__ import annotations
 
+import ast
+import errno
 import fnmatch
 import importlib.util
 import marshal
 import os
+import stat
 import subprocess
 import sys
 import time
 import zipfile
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-__all__ = ["COMPRESSION", "DEFAULT_EXCLUDES", "BuildResult", "build"]
+from . import messages
+from . import runtime as embedded
+
+__all__ = [
+    "COMPRESSION",
+    "DEFAULT_EXCLUDES",
+    "ENVIRONMENT_MARKER",
+    "BuildError",
+    "BuildResult",
+    "build",
+    "check_entry_point",
+    "collect",
+    "output_target",
+    "write_archive",
+]
 
 COMPRESSION = {
     "stored": zipfile.ZIP_STORED,
@@ -30,11 +64,36 @@ COMPRESSION = {
     "lzma": zipfile.ZIP_LZMA,
 }
 
-#: Never bundled unless --no-default-excludes: caches of other interpreters
-#: (zipimport ignores __pycache__ anyway) and version-control metadata.
-DEFAULT_EXCLUDES = ("__pycache__", "*.pyc", "*.pyo", ".git", ".hg", ".svn", ".tox", ".venv")
+#: Never bundled unless --no-default-excludes (matched against every path part
+#: and the whole archive path): caches of other interpreters (zipimport
+#: ignores __pycache__ anyway), version-control metadata, and the
+#: environments and caches of development tools.
+DEFAULT_EXCLUDES = (
+    "__pycache__",
+    "*.pyc",
+    "*.pyo",
+    ".git",
+    ".hg",
+    ".svn",
+    ".tox",
+    ".nox",
+    ".venv",
+    ".mypy_cache",
+    ".pytest_cache",
+    ".ruff_cache",
+)
+
+#: Also left out unless --no-default-excludes: any directory below a source
+#: holding this file, i.e. a virtual environment (PEP 405; venv, virtualenv,
+#: uv, tox and nox all write one) under whatever name, with its ``bin/python``
+#: and ``site-packages``.
+ENVIRONMENT_MARKER = "pyvenv.cfg"
 
 PYC_MODES = ("unchecked-hash", "checked-hash")
+
+
+class BuildError(ValueError):
+    """What was asked can't be built; the message is one of :mod:`.messages`."""
 
 
 @dataclass
@@ -42,6 +101,9 @@ class BuildResult:
     output: str
     files: int = 0
     compiled: int = 0
+    #: Whether the zipimporter runtime was embedded.
+    runtime: bool = False
+    #: Archive paths of directories left out as virtual environments.
     skipped: list[str] = field(default_factory=list)
 
 
@@ -62,37 +124,85 @@ def _excluded(relpath: str, patterns: Sequence[str]) -> bool:
     )
 
 
-def collect(sources: Iterable[str], excludes: Sequence[str]) -> dict[str, Path]:
+def collect(
+    sources: Iterable[str],
+    excludes: Sequence[str],
+    *,
+    skip_environments: bool = True,
+    skipped: list[str] | None = None,
+) -> dict[str, Path]:
     """Archive name -> file, for the given sources.
 
     A directory with an ``__init__.py`` goes in as that package; any other
     directory is a ``sys.path`` entry whose contents go to the archive root
-    (like ``zipapp``); a file goes to the root.
+    (like ``zipapp``); a file goes to the root.  Symbolic links are followed
+    (see the module docstring).  With *skip_environments*, directories below
+    a source that hold a :data:`ENVIRONMENT_MARKER` are left out, and their
+    archive paths appended to *skipped*.
+
+    Raises :class:`BuildError` for a missing source, a broken link, a link
+    cycle, a file that is not regular, or two files for one archive name;
+    :class:`OSError` if a directory can't be read.
     """
     found: dict[str, Path] = {}
 
     def add(arcname: str, path: Path) -> None:
         if arcname in found and found[arcname] != path:
-            raise ValueError(f"{arcname!r} comes from both {found[arcname]} and {path}")
+            raise BuildError(
+                messages.DUPLICATE_NAME.format(name=arcname, first=found[arcname], second=path)
+            )
         found[arcname] = path
+
+    def walk(directory: Path, prefix: str, ancestors: dict[tuple[int, int], Path]) -> None:
+        with os.scandir(directory) as it:
+            entries = sorted(it, key=lambda e: e.name)
+        for entry in entries:
+            arcname = prefix + entry.name
+            if _excluded(arcname, excludes):
+                continue
+            path = Path(entry.path)
+            st = _stat_source(path)
+            if stat.S_ISDIR(st.st_mode):
+                if skip_environments and (path / ENVIRONMENT_MARKER).is_file():
+                    if skipped is not None:
+                        skipped.append(arcname + "/")
+                    continue
+                key = (st.st_dev, st.st_ino)
+                if key in ancestors:
+                    raise BuildError(messages.LINK_CYCLE.format(path=path, target=ancestors[key]))
+                walk(path, arcname + "/", {**ancestors, key: path})
+            elif stat.S_ISREG(st.st_mode):
+                add(arcname, path)
+            else:
+                raise BuildError(
+                    messages.NOT_A_REGULAR_FILE.format(
+                        kind=messages.file_kind(st.st_mode), path=path
+                    )
+                )
 
     for source in sources:
         src = Path(source)
-        if not src.exists():
-            raise FileNotFoundError(f"no such file or directory: {source}")
-        if src.is_file():
+        st = _stat_source(src)
+        if stat.S_ISREG(st.st_mode):
             add(src.name, src)
-            continue
-        base = src.name + "/" if (src / "__init__.py").is_file() else ""
-        for root, dirs, files in os.walk(src):
-            rel_root = Path(root).relative_to(src).as_posix()
-            rel_root = "" if rel_root == "." else rel_root + "/"
-            dirs[:] = sorted(d for d in dirs if not _excluded(base + rel_root + d, excludes))
-            for name in sorted(files):
-                arcname = base + rel_root + name
-                if not _excluded(arcname, excludes):
-                    add(arcname, Path(root, name))
+        elif stat.S_ISDIR(st.st_mode):
+            base = src.name + "/" if (src / "__init__.py").is_file() else ""
+            walk(src, base, {(st.st_dev, st.st_ino): src})
+        else:
+            raise BuildError(
+                messages.NOT_A_REGULAR_FILE.format(kind=messages.file_kind(st.st_mode), path=src)
+            )
     return found
+
+
+def _stat_source(path: Path) -> os.stat_result:
+    """``stat`` following links, with our messages for what is not there."""
+    try:
+        return path.stat()
+    except FileNotFoundError:
+        if path.is_symlink():
+            raise BuildError(messages.BROKEN_LINK.format(path=path)) from None
+        raise BuildError(messages.NO_SUCH_FILE.format(path=path)) from None
 
 
 def _directories(arcnames: Iterable[str]) -> set[str]:
@@ -105,7 +215,10 @@ def _directories(arcnames: Iterable[str]) -> set[str]:
 
 
 def _compile_here(source: bytes, arcname: str, mode: str) -> bytes:
-    code = compile(source, arcname, "exec", dont_inherit=True)
+    try:
+        code = compile(source, arcname, "exec", dont_inherit=True)
+    except (SyntaxError, ValueError) as exc:
+        raise BuildError(f"{arcname}: " + messages.DOES_NOT_COMPILE.format(error=exc)) from None
     flags = 0b01 if mode == "unchecked-hash" else 0b11
     source_hash = importlib.util.source_hash(source)
     return (
@@ -116,47 +229,278 @@ def _compile_here(source: bytes, arcname: str, mode: str) -> bytes:
     )
 
 
+# Reads (name, source) records from stdin; writes a b"P" and a .pyc record to
+# stdout for each, or b"E" and the error for a source that doesn't compile.
 _COMPILER = """
 import importlib.util, marshal, sys
-mode, names = sys.argv[1], sys.argv[2:]
-out = sys.stdout.buffer
-for arcname, path in zip(names[::2], names[1::2]):
-    source = open(path, 'rb').read()
-    code = compile(source, arcname, 'exec', dont_inherit=True)
+mode = sys.argv[1]
+data, out, pos = sys.stdin.buffer.read(), sys.stdout.buffer, 0
+def take():
+    global pos
+    n = int.from_bytes(data[pos:pos + 8], 'little')
+    pos += 8 + n
+    return data[pos - n:pos]
+def put(tag, data):
+    out.write(tag + len(data).to_bytes(8, 'little') + data)
+while pos < len(data):
+    arcname, source = take().decode(), take()
+    try:
+        code = compile(source, arcname, 'exec', dont_inherit=True)
+    except (SyntaxError, ValueError) as exc:
+        put(b'E', str(exc).encode())
+        break
     flags = 1 if mode == 'unchecked-hash' else 3
-    data = (importlib.util.MAGIC_NUMBER + flags.to_bytes(4, 'little')
-            + importlib.util.source_hash(source) + marshal.dumps(code))
-    out.write(len(data).to_bytes(8, 'little') + data)
+    put(b'P', importlib.util.MAGIC_NUMBER + flags.to_bytes(4, 'little')
+        + importlib.util.source_hash(source) + marshal.dumps(code))
 """
 
 
-def _compile_elsewhere(python: str, items: list[tuple[str, Path]], mode: str) -> list[bytes]:
+def _compile_elsewhere(python: str, items: Sequence[tuple[str, bytes]], mode: str) -> list[bytes]:
     """Compile with another interpreter, whose bytecode the archive is for."""
-    args = [python, "-c", _COMPILER, mode]
-    for arcname, path in items:
-        args += [arcname, str(path)]
-    run = subprocess.run(args, capture_output=True, check=False)
+
+    def record(data: bytes) -> bytes:
+        return len(data).to_bytes(8, "little") + data
+
+    feed = b"".join(record(name.encode()) + record(source) for name, source in items)
+    try:
+        run = subprocess.run(
+            [python, "-c", _COMPILER, mode], input=feed, capture_output=True, check=False
+        )
+    except OSError as exc:
+        error = exc.strerror or str(exc)
+        raise BuildError(
+            messages.COMPILE_PYTHON_FAILED.format(python=python, error=error)
+        ) from None
     if run.returncode != 0:
         last = run.stderr.decode(errors="replace").strip().splitlines()[-1:] or ["failed"]
-        raise ValueError(f"compiling with {python} failed: {last[0]}")
-    out, results = run.stdout, []
+        raise BuildError(messages.COMPILE_PYTHON_FAILED.format(python=python, error=last[0]))
+    out = run.stdout
+    results: list[bytes] = []
     while out:
-        n = int.from_bytes(out[:8], "little")
-        results.append(out[8 : 8 + n])
-        out = out[8 + n :]
+        tag, n = out[:1], int.from_bytes(out[1:9], "little")
+        data, out = out[9 : 9 + n], out[9 + n :]
+        if tag == b"E":
+            arcname = items[len(results)][0]
+            error = data.decode(errors="replace")
+            raise BuildError(f"{arcname}: " + messages.DOES_NOT_COMPILE.format(error=error))
+        results.append(data)
+    if len(results) != len(items):
+        error = f"{len(results)} of {len(items)} files compiled"
+        raise BuildError(messages.COMPILE_PYTHON_FAILED.format(python=python, error=error))
     return results
 
 
-def _main_module(entry: str) -> bytes:
+def _parse_entry_point(entry: str) -> tuple[str, str]:
     module, sep, func = entry.partition(":")
-    if not sep or not module or not func or not all(p.isidentifier() for p in module.split(".")):
-        raise ValueError(f"--main must look like pkg.module:function, not {entry!r}")
+    if not sep or not func.isidentifier() or not all(p.isidentifier() for p in module.split(".")):
+        raise BuildError(messages.MAIN_SYNTAX.format(entry=entry))
+    return module, func
+
+
+def _main_module(module: str, func: str) -> bytes:
     return (
         "# Generated by 'zipimporter build --main'.\n"
         "import sys\n\n"
         f"from {module} import {func}\n\n"
         f"sys.exit({func}())\n"
     ).encode()
+
+
+def top_level_names(tree: ast.Module) -> set[str] | None:
+    """The names a module binds at its top level, or None if it can't be told.
+
+    Counted: ``def``, ``async def``, ``class``, assignments of every form
+    (including ``for``/``with`` targets, ``:=``, ``match`` captures, ``type``),
+    ``import``s, and names a function declares ``global``.  None if the
+    module has ``from ... import *`` or a module ``__getattr__``: then any
+    name may exist.
+
+    >>> sorted(top_level_names(ast.parse("import a.b, c as d\\nif x:\\n    def f(): y = 1")))
+    ['a', 'd', 'f']
+    >>> top_level_names(ast.parse("from os import *")) is None
+    True
+    """
+    names: set[str] = set()
+    scopes = (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef, ast.Lambda)
+    comprehensions = (ast.ListComp, ast.SetComp, ast.DictComp, ast.GeneratorExp)
+
+    def visit(node: ast.AST) -> bool:
+        """False if anything may be bound (a star import)."""
+        if isinstance(node, scopes):
+            if not isinstance(node, ast.Lambda):
+                names.add(node.name)
+                for decorator in node.decorator_list:
+                    visit(decorator)
+            # Names inside are local, unless declared global.
+            for inner in ast.walk(node):
+                if isinstance(inner, ast.Global):
+                    names.update(inner.names)
+            return True
+        if isinstance(node, ast.ImportFrom):
+            if any(alias.name == "*" for alias in node.names):
+                return False
+            names.update(alias.asname or alias.name for alias in node.names)
+        elif isinstance(node, ast.Import):
+            names.update(alias.asname or alias.name.partition(".")[0] for alias in node.names)
+        elif isinstance(node, ast.Name) and isinstance(node.ctx, ast.Store):
+            names.add(node.id)
+        elif isinstance(node, (ast.MatchAs, ast.MatchStar)) and node.name:
+            names.add(node.name)
+        elif isinstance(node, ast.MatchMapping) and node.rest:
+            names.add(node.rest)
+        elif isinstance(node, comprehensions):
+            # Targets are the comprehension's own; a := inside binds here.
+            names.update(
+                inner.target.id
+                for inner in ast.walk(node)
+                if isinstance(inner, ast.NamedExpr) and isinstance(inner.target, ast.Name)
+            )
+            return True
+        return all(visit(child) for child in ast.iter_child_nodes(node))
+
+    if not visit(tree) or "__getattr__" in names:
+        return None
+    return names
+
+
+def check_entry_point(contents: Mapping[str, bytes], entry: str) -> tuple[str, str]:
+    """Check ``--main pkg.module:function`` against what will be bundled.
+
+    The module must be among *contents* (as ``pkg/module.py``,
+    ``pkg/module/__init__.py``, or only compiled, as a ``.pyc``, which is
+    taken on trust) and, if it is source, bind *function* at its top level
+    (see :func:`top_level_names`).  Returns (module, function); raises
+    :class:`BuildError` otherwise.
+    """
+    module, func = _parse_entry_point(entry)
+    stem = module.replace(".", "/")
+    candidates = (stem + ".py", stem + "/__init__.py")
+    member = next((c for c in candidates if c in contents), None)
+    if member is None:
+        if any(c + "c" in contents for c in candidates):
+            return module, func
+        raise BuildError(
+            messages.ENTRY_POINT_NO_MODULE.format(
+                entry=entry, module=module, candidates=" or ".join(candidates)
+            )
+        )
+    try:
+        tree = ast.parse(contents[member], member)
+    except (SyntaxError, ValueError) as exc:
+        raise BuildError(f"{member}: " + messages.DOES_NOT_COMPILE.format(error=exc)) from None
+    names = top_level_names(tree)
+    if names is not None and func not in names:
+        raise BuildError(messages.ENTRY_POINT_NO_NAME.format(entry=entry, member=member, name=func))
+    return module, func
+
+
+def output_target(output: str) -> str:
+    """The file ``build -o OUTPUT`` replaces: OUTPUT, or where its symbolic link leads.
+
+    Raises :class:`BuildError` if that exists and is not a regular file;
+    :class:`OSError` if it can't be looked at (e.g. a link loop).
+    """
+    target = os.path.realpath(output) if os.path.islink(output) else output
+    try:
+        st = os.stat(target)
+    except FileNotFoundError:
+        return target  # created; a missing directory is reported when writing
+    if not stat.S_ISREG(st.st_mode):
+        shown = output if target == output else f"{output} -> {target}"
+        raise BuildError(
+            messages.NOT_A_REGULAR_OUTPUT.format(kind=messages.file_kind(st.st_mode), path=shown)
+        )
+    return target
+
+
+def _new_temporary(target: str) -> tuple[int, str]:
+    """A new file beside *target*, open for writing: (descriptor, name).
+
+    Created exclusively, so nothing already there (a planted link) is ever
+    written through; a name that is taken is skipped.  Errors name *target*.
+    """
+    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_CLOEXEC", 0)
+    for attempt in range(100):
+        suffix = f"{os.getpid()}" + (f"-{attempt}" if attempt else "")
+        name = f"{target}.{suffix}.tmp"
+        try:
+            return os.open(name, flags, 0o666), name
+        except FileExistsError:
+            continue
+        except OSError as exc:
+            exc.filename = target  # the user knows nothing of the temporary name
+            raise
+    raise FileExistsError(errno.EEXIST, os.strerror(errno.EEXIST), target)
+
+
+def write_archive(
+    contents: Mapping[str, bytes],
+    target: str,
+    *,
+    compression: str = "deflated",
+    python: str | None = None,
+    stdlib_readable: Callable[[str], bool] | None = None,
+    progress: Callable[[int, int, str], None] | None = None,
+) -> int:
+    """Write *contents*, with a directory entry for every directory, to *target*.
+
+    *target* is as :func:`output_target` returned it.  The archive is written
+    to a new temporary file beside it, which then replaces it.  Members for
+    which *stdlib_readable* is true are deflated if *compression* is one the
+    stdlib zipimporter can't read.  An archive that needs ZIP64 end records
+    gets the layout the 3.11/3.12 stdlib can read
+    (:func:`.runtime.count_zip64_trailer`).  Returns the number of files
+    written (directories not counted).
+    """
+    date_time = _fixed_date_time()
+    method = COMPRESSION[compression]
+    fallback = method if method in embedded.STDLIB_METHODS else zipfile.ZIP_DEFLATED
+    names = sorted(set(contents) | _directories(contents))
+    fd, tmp_out = _new_temporary(target)
+    files = 0
+    try:
+        with open(fd, "wb") as raw:
+            if python:
+                raw.write(b"#!" + python.encode() + b"\n")
+            with zipfile.ZipFile(raw, "w") as zf:
+                for i, name in enumerate(names, 1):
+                    info = zipfile.ZipInfo(name, date_time)
+                    info.create_system = 3  # Unix, wherever it is built
+                    if name.endswith("/"):
+                        info.external_attr = (0o40755 << 16) | 0x10
+                        zf.writestr(info, b"")
+                    else:
+                        info.external_attr = 0o100644 << 16
+                        info.compress_type = method
+                        if stdlib_readable is not None and stdlib_readable(name):
+                            info.compress_type = fallback
+                        zf.writestr(info, contents[name])
+                        files += 1
+                    if progress is not None:
+                        progress(i, len(names), name)
+        _stdlib_zip64_layout(tmp_out)
+        if python:
+            os.chmod(tmp_out, 0o755)
+        output_target(target)  # still a regular file (or nothing) just before the rename
+        os.replace(tmp_out, target)
+    except BaseException as exc:
+        Path(tmp_out).unlink(missing_ok=True)
+        if isinstance(exc, OSError) and exc.filename == tmp_out:
+            exc.filename = target  # the user knows nothing of the temporary name
+        raise
+    return files
+
+
+def _stdlib_zip64_layout(path: str) -> None:
+    """Apply :func:`.runtime.count_zip64_trailer` to the archive at *path* (no comment)."""
+    with open(path, "r+b") as fp:
+        size = fp.seek(0, os.SEEK_END)
+        start = max(0, size - 4096)
+        fp.seek(start)
+        tail = bytearray(fp.read())
+        if embedded.count_zip64_trailer(tail):
+            fp.seek(start)
+            fp.write(tail)
 
 
 def build(
@@ -170,77 +514,72 @@ def build(
     main: str | None = None,
     python: str | None = None,
     excludes: Sequence[str] = DEFAULT_EXCLUDES,
+    skip_environments: bool = True,
+    runtime: bool | None = None,
     progress: Callable[[int, int, str], None] | None = None,
 ) -> BuildResult:
-    """Bundle *sources* into the archive *output*; see the module docstring."""
+    """Bundle *sources* into the archive *output*; see the module docstring.
+
+    *runtime* embeds the zipimporter runtime (:mod:`.runtime`) so that
+    ``python OUTPUT`` imports the app through zipimporter with nothing
+    installed; None (the default) embeds it when the bundle is runnable (it has
+    a ``__main__.py``, or *main*), False never, True requires a runnable bundle.
+
+    Raises :class:`BuildError` (a ``ValueError``) for what can't be built, with
+    a message from :mod:`.messages`, and :class:`OSError` for what can't be
+    read or written.  Nothing is written unless everything succeeds.
+    """
     if compression not in COMPRESSION:
-        raise ValueError(
-            f"unknown compression {compression!r}; use one of {', '.join(COMPRESSION)}"
+        raise BuildError(
+            messages.UNKNOWN_COMPRESSION.format(name=compression, choices=", ".join(COMPRESSION))
         )
     if pyc_mode not in PYC_MODES:
-        raise ValueError(f"unknown pyc mode {pyc_mode!r}; use one of {', '.join(PYC_MODES)}")
-    # Never the output itself: a build into one of its sources would otherwise
-    # bundle the previous build.
-    out = Path(output).resolve()
-    files = {n: p for n, p in collect(sources, excludes).items() if p.resolve() != out}
-    contents: dict[str, bytes] = {}
-    for arcname, path in files.items():
-        contents[arcname] = path.read_bytes()
+        raise BuildError(
+            messages.UNKNOWN_PYC_MODE.format(name=pyc_mode, choices=", ".join(PYC_MODES))
+        )
+    if main is not None:
+        _parse_entry_point(main)  # a typo is reported before any work
+    target = output_target(output)
+    result = BuildResult(output)
+
+    # Sources -> contents.  Never the output itself: a build into one of its
+    # sources would otherwise bundle the previous build.
+    out = Path(target).resolve()
+    files = collect(sources, excludes, skip_environments=skip_environments, skipped=result.skipped)
+    contents: dict[str, bytes] = {
+        arcname: path.read_bytes() for arcname, path in files.items() if path.resolve() != out
+    }
     if main is not None:
         if "__main__.py" in contents:
-            raise ValueError("--main given, but the sources already have a __main__.py")
-        contents["__main__.py"] = _main_module(main)
-    result = BuildResult(output)
+            raise BuildError(messages.MAIN_EXISTS)
+        contents["__main__.py"] = _main_module(*check_entry_point(contents, main))
+    if runtime is True and "__main__.py" not in contents:
+        raise BuildError(messages.RUNTIME_NEEDS_MAIN)
+    if runtime is not False and "__main__.py" in contents:
+        try:
+            contents = embedded.embed(contents)
+        except ValueError as exc:
+            raise BuildError(str(exc)) from None
+        result.runtime = True
     if compile_pyc or compile_python:
         sources_py = sorted(n for n in contents if n.endswith(".py"))
         if compile_python:
-            items = []
-            for name in sources_py:
-                source_path = files.get(name)
-                if source_path is None:  # the generated __main__.py
-                    source_path = Path(output + ".main.tmp.py")
-                    source_path.write_bytes(contents[name])
-                items.append((name, source_path))
-            try:
-                compiled = _compile_elsewhere(compile_python, items, pyc_mode)
-            finally:
-                Path(output + ".main.tmp.py").unlink(missing_ok=True)
+            items = [(n, contents[n]) for n in sources_py]
+            compiled = _compile_elsewhere(compile_python, items, pyc_mode)
         else:
             compiled = [_compile_here(contents[n], n, pyc_mode) for n in sources_py]
         for name, data in zip(sources_py, compiled, strict=True):
             contents[name + "c"] = data
         result.compiled = len(compiled)
 
-    date_time = _fixed_date_time()
-    method = COMPRESSION[compression]
-    names = sorted(set(contents) | _directories(contents))
-    tmp_out = f"{output}.{os.getpid()}.tmp"
-    try:
-        with open(tmp_out, "wb") as raw:
-            if python:
-                raw.write(b"#!" + python.encode() + b"\n")
-            with zipfile.ZipFile(raw, "w") as zf:
-                for i, name in enumerate(names, 1):
-                    info = zipfile.ZipInfo(name, date_time)
-                    info.create_system = 3  # Unix, wherever it is built
-                    if name.endswith("/"):
-                        info.external_attr = (0o40755 << 16) | 0x10
-                        zf.writestr(info, b"")
-                    else:
-                        info.external_attr = 0o100644 << 16
-                        info.compress_type = method
-                        zf.writestr(info, contents[name])
-                        result.files += 1
-                    if progress is not None:
-                        progress(i, len(names), name)
-        if python:
-            os.chmod(tmp_out, 0o755)
-        os.replace(tmp_out, output)
-    except BaseException as exc:
-        Path(tmp_out).unlink(missing_ok=True)
-        if isinstance(exc, OSError) and exc.filename == tmp_out:
-            exc.filename = output  # the user knows nothing of the temporary name
-        raise
+    result.files = write_archive(
+        contents,
+        target,
+        compression=compression,
+        python=python,
+        stdlib_readable=embedded.needs_stdlib_method if result.runtime else None,
+        progress=progress,
+    )
     return result
 
 

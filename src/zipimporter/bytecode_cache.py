@@ -9,6 +9,11 @@ tag and optimization level: under ``sys.pycache_prefix`` it mirrors the
 archive's path there, as the stdlib would for a source file; otherwise it sits
 in our cache directory under a hash of the archive's real path.  Nothing is
 written when ``sys.dont_write_bytecode`` is set.
+
+The cache directory (``<cache root>/bytecode``, or ``sys.pycache_prefix``) is
+used only while it can be trusted (see :mod:`zipimporter.cachedir`), and only
+members whose names are safe as paths (:func:`zipimporter.names.safe_relative_name`)
+are cached.
 """
 
 from __future__ import annotations
@@ -25,7 +30,8 @@ from importlib._bootstrap_external import (
 from types import CodeType
 
 from .archive import Member
-from .cachedir import atomic_write, cache_root, path_key, read_file
+from .cachedir import atomic_write, cache_root, path_key, read_file, trusted_dir
+from .names import safe_relative_name
 
 __all__ = ["load", "store"]
 
@@ -48,30 +54,34 @@ def _archive_key(archive: str) -> str:
     return key
 
 
-def _path(archive: str, member: Member, modpath: str) -> str | None:
+def _path(archive: str, member: Member, modpath: str, *, create: bool = False) -> str | None:
+    """The cache file for *member*, or None: caching off, untrusted, or an unsafe name.
+
+    An unsafe name ('..', reachable through an importer path like
+    '<archive>/..', or an absolute one) would put the file outside the cache
+    directory or, under sys.pycache_prefix, make it the cache of a real
+    source file elsewhere.
+    """
     root = cache_root()
-    if root is None or _TAG is None or not _safe(member.name):
+    if root is None or _TAG is None or not safe_relative_name(member.name):
         return None
-    if sys.pycache_prefix:
+    prefix = sys.pycache_prefix
+    if prefix:
+        if not os.path.isabs(prefix):
+            prefix = os.path.abspath(prefix)
+        if trusted_dir(prefix, create=create) is None:
+            return None
         return cache_from_source(os.path.abspath(modpath))
+    directory = trusted_dir(root, "bytecode", create=create)
+    if directory is None:
+        return None
     # What cache_from_source() would give for <root>/bytecode/<archive>/<member>
     # with __pycache__ left out, built directly as this is on every import.
     opt = sys.flags.optimize
     return (
-        f"{root}{SEP}bytecode{SEP}{_archive_key(archive)}{SEP}"
+        f"{directory}{SEP}{_archive_key(archive)}{SEP}"
         f"{member.name.removesuffix('.py')}.{_TAG}{f'.opt-{opt}' if opt else ''}.pyc"
     )
-
-
-def _safe(name: str) -> bool:
-    """Whether a member name can become part of a cache path.
-
-    '..' (reachable through an importer path like '<archive>/..') or an
-    absolute name would put the file outside the cache directory or, under
-    sys.pycache_prefix, make it the cache of a real source file elsewhere.
-    """
-    parts = name.replace("\\", "/").split("/")
-    return not name.startswith(("/", "\\")) and ".." not in parts and "\0" not in name
 
 
 def _header(member: Member) -> bytes:
@@ -100,6 +110,6 @@ def store(archive: str, member: Member, modpath: str, code: CodeType) -> None:
     """Cache *code*, compiled from *member* (silently skipped on failure)."""
     if sys.dont_write_bytecode:
         return
-    path = _path(archive, member, modpath)
+    path = _path(archive, member, modpath, create=True)
     if path is not None:
         atomic_write(path, _header(member) + marshal.dumps(code))

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import argparse
+import errno
 import json
 import os
+import stat
 import sys
 
-from . import __version__
+from . import __version__, messages
 from .errors import ZipImportError
 
 TYPE_CHECKING = False
@@ -19,6 +21,17 @@ SEP = os.sep
 
 class UserError(Exception):
     """A problem with what the user asked for: one line, no traceback."""
+
+
+def _check_archive(path: str) -> None:
+    """The archive argument of inspect, verify and run: an existing regular file."""
+    try:
+        st = os.stat(path)
+    except FileNotFoundError:
+        raise UserError(messages.NO_SUCH_FILE.format(path=path)) from None
+    if not stat.S_ISREG(st.st_mode):
+        kind = messages.file_kind(st.st_mode)
+        raise UserError(messages.NOT_A_REGULAR_FILE.format(kind=kind, path=path))
 
 
 class _Parser(argparse.ArgumentParser):
@@ -49,10 +62,46 @@ def _build(args: argparse.Namespace) -> int:
         main=args.main,
         python=args.python,
         excludes=excludes,
+        skip_environments=not args.no_default_excludes,
+        runtime=args.runtime,
         progress=bundle.terminal_progress(),
     )
+    for path in result.skipped:
+        note = messages.ENVIRONMENT_LEFT_OUT.format(path=path)
+        print(f"zipimporter build: note: {note}", file=sys.stderr)
     compiled = f", {result.compiled} compiled" if result.compiled else ""
-    print(f"wrote {result.output}: {result.files} files{compiled}")
+    runtime = ", with the zipimporter runtime" if result.runtime else ""
+    print(f"wrote {result.output}: {result.files} files{compiled}{runtime}")
+    return 0
+
+
+def _enable(args: argparse.Namespace) -> int:
+    from . import activation
+
+    print(messages.ENABLED.format(path=activation.enable(user=args.user)))
+    return 0
+
+
+def _disable(args: argparse.Namespace) -> int:
+    from . import activation
+
+    path = activation.disable(user=args.user)
+    if path is None:
+        print(messages.ALREADY_DISABLED.format(path=activation.site_dir(args.user)))
+    else:
+        print(messages.DISABLED.format(path=path))
+    return 0
+
+
+def _status(args: argparse.Namespace) -> int:
+    from . import activation
+
+    active, found = activation.status()
+    if found:
+        print(messages.STATUS_ENABLED.format(paths=", ".join(found)))
+    else:
+        print(messages.STATUS_NOT_ENABLED.format(name=activation.PTH_NAME))
+    print(messages.STATUS_ACTIVE.format(state=active))
     return 0
 
 
@@ -68,6 +117,7 @@ def _human(n: int) -> str:
 def _inspect(args: argparse.Namespace) -> int:
     from .inspection import inspect_archive
 
+    _check_archive(args.archive)
     report = inspect_archive(args.archive)
     if args.json:
         print(json.dumps(report.as_json(), indent=2))  # one write: json.dump makes thousands
@@ -92,8 +142,8 @@ def _inspect(args: argparse.Namespace) -> int:
         line = f"  {'  ' * depth}{label:<{max(1, 32 - 2 * depth)}} {mod.kind:<10} {files:<11}"
         if mod.pyc_status:
             line += f" pyc: {mod.pyc_status}"
-        if mod.uses and mod.kind != "module" and mod.uses.startswith("not"):
-            line += f" {mod.uses}"
+        if mod.note:
+            line += f" {mod.note}"
         print(line.rstrip())
     if report.data_files:
         print(f"data files: {len(report.data_files)}")
@@ -105,12 +155,11 @@ def _inspect(args: argparse.Namespace) -> int:
 
 
 def _verify(args: argparse.Namespace) -> int:
-    from .inspection import verify_archive
+    from .inspection import Severity, verify_archive
 
-    if not os.path.isfile(args.archive):
-        raise UserError(f"no such file: {args.archive}")
+    _check_archive(args.archive)
     problems = verify_archive(args.archive)
-    errors = [p for p in problems if p.severity == "error"]
+    errors = [p for p in problems if p.severity is Severity.ERROR]
     failed = bool(errors) or (args.strict and bool(problems))
     if args.json:
         json.dump(
@@ -130,20 +179,20 @@ def _verify(args: argparse.Namespace) -> int:
 def _run(args: argparse.Namespace) -> int:
     from . import launch
 
-    if not os.path.isfile(args.archive):
-        raise UserError(f"no such file: {args.archive}")
+    _check_archive(args.archive)
     from .importer import zipimporter
 
     target = args.module or "__main__"
     if not all(part.isidentifier() for part in target.split(".")):
-        raise UserError(f"not a module name: {target!r}")
+        raise UserError(messages.NOT_A_MODULE_NAME.format(name=target))
     try:
         found = zipimporter(args.archive).find_spec(target.partition(".")[0])
     except ZipImportError as exc:
         raise UserError(str(exc)) from None
     if found is None:
-        what = f"module {target!r}" if args.module else "__main__.py"
-        raise UserError(f"{args.archive} has no {what}")
+        if args.module:
+            raise UserError(messages.NO_MODULE.format(archive=args.archive, module=target))
+        raise UserError(messages.NO_MAIN.format(archive=args.archive))
     try:
         launch.run(args.archive, args.args, module=args.module)
     except launch.NotRunnableError as exc:
@@ -158,7 +207,12 @@ def build_parser() -> argparse.ArgumentParser:
         "bundles with the importer that will load them.",
     )
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
-    sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+    sub = parser.add_subparsers(
+        dest="command",
+        metavar="COMMAND",
+        required=True,
+        help="what to do (COMMAND --help for more)",
+    )
 
     demo = sub.add_parser(
         "demo",
@@ -178,10 +232,16 @@ def build_parser() -> argparse.ArgumentParser:
         "entries, fixed timestamps (1980-01-01 or SOURCE_DATE_EPOCH), explicit directory "
         "entries (so namespace packages import).",
     )
-    build.add_argument("sources", nargs="+", metavar="SRC", help="directories or files")
-    build.add_argument("-o", "--output", required=True, help="the archive to write")
+    build.add_argument("sources", nargs="+", metavar="SRC",
+                       help="directories or files (symbolic links are followed)")  # fmt: skip
+    build.add_argument("-o", "--output", required=True, metavar="PATH",
+                       help="the archive to write: a new or regular file, replaced atomically "
+                       "(a symbolic link is followed and its target replaced)")  # fmt: skip
     build.add_argument("--compression", default="deflated",
-                       choices=["stored", "deflated", "bzip2", "lzma"])  # fmt: skip
+                       choices=["stored", "deflated", "bzip2", "lzma"],
+                       help="how files are compressed (default: %(default)s); the stdlib's "
+                       "zipimport reads only stored and deflated archives, zipimporter "
+                       "reads all four")  # fmt: skip
     build.add_argument("--compile", action="store_true",
                        help="add a .pyc beside every .py, for the running Python")  # fmt: skip
     build.add_argument("--compile-python", metavar="PYTHON",
@@ -192,7 +252,8 @@ def build_parser() -> argparse.ArgumentParser:
                        help="hash-based pycs: 'checked' are validated against the source at "
                        "import (default: unchecked)")  # fmt: skip
     build.add_argument("--main", metavar="PKG.MOD:FUNC",
-                       help="write a __main__.py that calls this function")  # fmt: skip
+                       help="write a __main__.py that calls this function; the module must be "
+                       "bundled and define it at its top level")  # fmt: skip
     build.add_argument("--python", metavar="INTERPRETER",
                        help="prepend '#!INTERPRETER' and make the archive executable, e.g. "
                        "'/usr/bin/env python3'")  # fmt: skip
@@ -200,7 +261,14 @@ def build_parser() -> argparse.ArgumentParser:
                        help="leave out paths or path parts matching this glob (repeatable), "
                        "e.g. 'tests' or '*.md'")  # fmt: skip
     build.add_argument("--no-default-excludes", action="store_true",
-                       help="also bundle __pycache__, *.pyc, *.pyo, VCS directories")  # fmt: skip
+                       help="also bundle what is left out by default: __pycache__, *.pyc, "
+                       "*.pyo, .git, .hg, .svn, .tox, .nox, .venv, .mypy_cache, .pytest_cache, "
+                       ".ruff_cache, and virtual environments (directories with a "
+                       "pyvenv.cfg)")  # fmt: skip
+    build.add_argument("--runtime", action=argparse.BooleanOptionalAction, default=None,
+                       help="embed the zipimporter runtime, so that 'python ARCHIVE' imports "
+                       "the app through zipimporter with nothing installed (default: when "
+                       "the bundle is runnable; --no-runtime writes a plain zipapp)")  # fmt: skip
     build.set_defaults(func=_build)
 
     inspect = sub.add_parser(
@@ -210,7 +278,7 @@ def build_parser() -> argparse.ArgumentParser:
         "source and/or .pyc and what the running Python would use, compression and sizes, "
         "ZIP64, prepended data and comment.",
     )
-    inspect.add_argument("archive")
+    inspect.add_argument("archive", help="the archive to inspect")
     inspect.add_argument("--json", action="store_true", help="machine-readable output")
     inspect.add_argument("--limit", type=int, default=20, help="data files to list")
     inspect.set_defaults(func=_inspect)
@@ -222,7 +290,7 @@ def build_parser() -> argparse.ArgumentParser:
         "directory), check each .pyc against the running Python and its source, and "
         "compile every source. Exit status 1 if anything is wrong.",
     )
-    verify.add_argument("archive")
+    verify.add_argument("archive", help="the archive to check")
     verify.add_argument("--json", action="store_true", help="machine-readable output")
     verify.add_argument("--strict", action="store_true",
                         help="warnings (e.g. a .pyc for another Python) fail too")  # fmt: skip
@@ -235,9 +303,22 @@ def build_parser() -> argparse.ArgumentParser:
         "zipimporter.",
     )
     run.add_argument("-m", dest="module", metavar="MODULE", help="run this module instead")
-    run.add_argument("archive")
+    run.add_argument("archive", help="the archive to run")
     run.add_argument("args", nargs=argparse.REMAINDER, help="arguments for the program")
     run.set_defaults(func=_run)
+
+    for name, func, summary in (
+        ("enable", _enable, "make every interpreter of this environment import archives "
+         "through zipimporter (a .pth file in site-packages)"),
+        ("disable", _disable, "remove what 'enable' wrote"),
+        ("status", _status, "say whether this environment is enabled, and where"),
+    ):  # fmt: skip
+        command = sub.add_parser(name, help=summary, description=summary[0].upper() + summary[1:]
+                                 + ".")  # fmt: skip
+        if name != "status":
+            command.add_argument("--user", action="store_true",
+                                 help="the user site-packages instead of the environment's")  # fmt: skip
+        command.set_defaults(func=func)
     return parser
 
 
@@ -256,9 +337,11 @@ def main(argv: list[str] | None = None) -> int:
     except (UserError, ZipImportError, OSError, ValueError) as exc:
         if args.command == "run" and not isinstance(exc, UserError):
             raise  # the program's own error: the interpreter reports it
-        message = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
-        if isinstance(exc, OSError) and exc.filename:
-            message = f"{message}: {exc.filename}"
+        message = str(exc)
+        if isinstance(exc, OSError) and exc.errno == errno.ENOENT and exc.filename:
+            message = messages.NO_SUCH_FILE.format(path=exc.filename)
+        elif isinstance(exc, OSError) and exc.strerror:
+            message = exc.strerror + (f": {exc.filename}" if exc.filename else "")
         print(f"zipimporter {args.command}: error: {message}", file=sys.stderr)
         return 2
 

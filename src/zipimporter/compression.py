@@ -14,7 +14,7 @@ TYPE_CHECKING = False
 if TYPE_CHECKING:
     from collections.abc import Callable
 
-__all__ = ["METHOD_NAMES", "decompress", "method_name"]
+__all__ = ["METHOD_NAMES", "ZSTD_UNAVAILABLE", "decompress", "method_name"]
 
 STORED = 0
 DEFLATED = 8
@@ -68,6 +68,12 @@ def _unlzma(data: bytes | memoryview, limit: int) -> bytes:
         raise ValueError(str(exc)) from None
 
 
+#: Why a zstd member can't be read here, and what to install.
+ZSTD_UNAVAILABLE = (
+    "zstd (method 93) needs Python 3.14 or the 'zstd' extra: pip install 'zipimporter[zstd]'"
+)
+
+
 def _zstd_module() -> object:
     for name in ("compression.zstd", "backports.zstd"):
         try:
@@ -80,11 +86,11 @@ def _zstd_module() -> object:
 def _unzstd(data: bytes | memoryview, limit: int) -> bytes:
     zstd = _zstd_module()
     if zstd is None:
-        raise _CodecUnavailableError(
-            "zstd (method 93) needs Python 3.14 or the 'zstd' extra: "
-            "pip install 'zipimporter[zstd]'"
-        )
-    return zstd.ZstdDecompressor().decompress(data, limit)  # type: ignore[attr-defined]
+        raise _CodecUnavailableError(ZSTD_UNAVAILABLE)
+    try:
+        return zstd.ZstdDecompressor().decompress(data, limit)  # type: ignore[attr-defined]
+    except zstd.ZstdError as exc:  # type: ignore[attr-defined]  # an Exception: say ValueError
+        raise ValueError(str(exc)) from None
 
 
 class _CodecUnavailableError(Exception):
@@ -99,30 +105,39 @@ _DECOMPRESSORS: dict[int, Callable[[bytes | memoryview, int], bytes]] = {
 }
 
 
-def decompress(data: bytes | memoryview, method: int, expected_size: int, where: str) -> bytes:
+def decompress(
+    data: bytes | memoryview, method: int, expected_size: int, *, path: str, where: str
+) -> bytes:
     """Return the decompressed *data*, exactly *expected_size* bytes long.
 
-    *where* names the member and archive for error messages.
+    *path* is the archive (the errors' ``path``), *where* names the member
+    and archive in their messages.
+
+    ZipImportError is raised when the method is unknown, when its codec isn't
+    available on this interpreter (the message says which extra provides
+    it), when the data is corrupt or truncated, and when it decompresses to
+    more or fewer bytes than *expected_size* (never producing more than one
+    byte over).
     """
     if method == STORED:
         if len(data) != expected_size:
             raise ZipImportError(
-                f"stored member size mismatch ({len(data)} != {expected_size}): {where}"
+                f"stored member size mismatch ({len(data)} != {expected_size}): {where}",
+                path=path,
             )
         return bytes(data)
     func = _DECOMPRESSORS.get(method)
     if func is None:
-        raise ZipImportError(f"unsupported compression method {method}: {where}")
+        raise ZipImportError(f"unsupported compression method {method}: {where}", path=path)
     try:
         out = func(data, expected_size + 1)
-    except ZipImportError:
-        raise
     except _CodecUnavailableError as exc:
-        raise ZipImportError(f"{exc}: {where}") from None
+        raise ZipImportError(f"{exc}: {where}", path=path) from None
     except ImportError as exc:
         raise ZipImportError(
             f"can't decompress {method_name(method)} data, {exc.name or 'its codec'} "
-            f"is not available: {where}"
+            f"is not available: {where}",
+            path=path,
         ) from None
     except (
         zlib.error,
@@ -134,11 +149,14 @@ def decompress(data: bytes | memoryview, method: int, expected_size: int, where:
         MemoryError,
         OverflowError,
     ) as exc:
-        raise ZipImportError(f"corrupt {method_name(method)} data ({exc}): {where}") from None
+        raise ZipImportError(
+            f"corrupt {method_name(method)} data ({exc}): {where}", path=path
+        ) from None
     if len(out) != expected_size:
         raise ZipImportError(
             f"{method_name(method)} data decompresses to "
             f"{'more' if len(out) > expected_size else 'fewer'} bytes than the "
-            f"declared {expected_size}: {where}"
+            f"declared {expected_size}: {where}",
+            path=path,
         )
     return out

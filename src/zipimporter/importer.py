@@ -12,14 +12,8 @@ from importlib import _bootstrap, _bootstrap_external
 from types import CodeType, ModuleType
 
 from . import bytecode, bytecode_cache
-from .archive import (
-    ArchiveChangedError,
-    DirectoryIndex,
-    Member,
-    check_same_file,
-    read_directory,
-    read_member,
-)
+from .archive import ArchiveChanged, DirectoryIndex, Member, check_same_file, read_member
+from .directory import open_index
 from .errors import ZipImportError
 
 TYPE_CHECKING = False
@@ -45,6 +39,17 @@ __all__ = ["ZipImportError", "zipimporter"]
 
 SEP = os.sep
 ALT_SEP = os.altsep or ""
+
+# The messages of the importer's own errors (each also carries name= and
+# path=, the archive).
+#: A module (or package) that isn't in the archive.
+CANT_FIND_MODULE = "can't find module {fullname!r} in {archive!r}"
+#: Every candidate file of a module was unusable (a damaged or foreign .pyc, no source).
+MODULE_LOAD_FAILED = "module load failed: {error} (in {archive!r})"
+#: A source that can't be decoded by its coding cookie.
+CANT_DECODE_SOURCE = "can't decode the source of {fullname!r} in {archive!r}: {error}"
+#: The archive changed on disk again while an operation was being redone for a change.
+ARCHIVE_KEEPS_CHANGING = "archive changed on disk twice while being read: {archive!r}"
 
 #: Archive path -> :class:`DirectoryIndex`, shared by all importers of that
 #: archive.  The name and its ``clear()``/``get()``/``pop()`` semantics are the
@@ -123,7 +128,7 @@ class zipimporter(_LoaderBasics):  # type: ignore[misc,valid-type]  # noqa: N801
                 break
 
         if path not in _zip_directory_cache:
-            _zip_directory_cache[path] = read_directory(path)
+            _zip_directory_cache[path] = open_index(path)
         self.archive = path
         self.prefix = _path_join(*prefix[::-1])
         if self.prefix:
@@ -143,8 +148,6 @@ class zipimporter(_LoaderBasics):  # type: ignore[misc,valid-type]  # noqa: N801
         if candidates:
             try:
                 code, ispackage, modpath = self._code_from(fullname, files, candidates)
-            except ArchiveChangedError:
-                raise
             except ZipImportError:
                 ispackage = candidates[0][2]
                 # As the stdlib: still a spec (origin '<unknown>'), so that
@@ -261,9 +264,7 @@ class zipimporter(_LoaderBasics):  # type: ignore[misc,valid-type]  # noqa: N801
         """
         ispackage = self._module_info(fullname)
         if ispackage is None:
-            raise ZipImportError(
-                f"can't find module {fullname!r} in {self.archive!r}", name=fullname
-            )
+            raise self._not_found(fullname)
         path = self._module_path(fullname)
         fullpath = path + SEP + "__init__.py" if ispackage else path + ".py"
         try:
@@ -274,7 +275,7 @@ class zipimporter(_LoaderBasics):  # type: ignore[misc,valid-type]  # noqa: N801
             return bytecode.decode_source(data)
         except (SyntaxError, UnicodeError, LookupError) as exc:
             raise ZipImportError(
-                f"can't decode the source of {fullname!r} in {self.archive!r}: {exc}",
+                CANT_DECODE_SOURCE.format(fullname=fullname, archive=self.archive, error=exc),
                 name=fullname,
                 path=self.archive,
             ) from None
@@ -286,9 +287,7 @@ class zipimporter(_LoaderBasics):  # type: ignore[misc,valid-type]  # noqa: N801
         """
         ispackage = self._module_info(fullname)
         if ispackage is None:
-            raise ZipImportError(
-                f"can't find module {fullname!r} in {self.archive!r}", name=fullname
-            )
+            raise self._not_found(fullname)
         return ispackage
 
     def load_module(self, fullname: str) -> ModuleType:
@@ -375,7 +374,7 @@ class zipimporter(_LoaderBasics):  # type: ignore[misc,valid-type]  # noqa: N801
             return _zip_directory_cache[self.archive]
         except KeyError:
             try:
-                files = _zip_directory_cache[self.archive] = read_directory(self.archive)
+                files = _zip_directory_cache[self.archive] = open_index(self.archive)
             except ZipImportError:
                 return {}
             return files
@@ -393,17 +392,37 @@ class zipimporter(_LoaderBasics):  # type: ignore[misc,valid-type]  # noqa: N801
     # index's stat (read_member); an answer given without reading the archive
     # (a miss, or code from the bytecode cache) stats it first.  Either way
     # the index is read again and the operation redone, once.  (The stdlib
-    # reads new bytes at old offsets until invalidate_caches().)
+    # reads new bytes at old offsets until invalidate_caches().)  The signal,
+    # archive.ArchiveChanged, is not an ImportError, so no handler of a read's
+    # errors can swallow it: only _retry_if_changed (which redoes) and
+    # _fresh_files (which re-reads before anything was done) catch it.
 
     def _retry_if_changed(self, operation: Callable[[], T]) -> T:
+        """Run *operation*; if the archive changed, re-read its directory and run it again.
+
+        A second change in a row raises ZipImportError (ARCHIVE_KEEPS_CHANGING):
+        the internal ArchiveChanged signal never leaves the importer.
+        """
         try:
             return operation()
-        except ArchiveChangedError:
+        except ArchiveChanged:
             self.invalidate_caches()
+        try:
             return operation()
+        except ArchiveChanged:
+            raise ZipImportError(
+                ARCHIVE_KEEPS_CHANGING.format(archive=self.archive), path=self.archive
+            ) from None
+
+    def _not_found(self, fullname: str) -> ZipImportError:
+        return ZipImportError(
+            CANT_FIND_MODULE.format(fullname=fullname, archive=self.archive),
+            name=fullname,
+            path=self.archive,
+        )
 
     def _check_unchanged(self, files: Files) -> None:
-        """Raise ArchiveChangedError if the archive on disk is not the one *files* indexed."""
+        """Raise ArchiveChanged if the archive on disk is not the one *files* indexed."""
         if isinstance(files, DirectoryIndex) and files.stat is not None:
             try:
                 now = os.stat(self.archive)
@@ -416,7 +435,7 @@ class zipimporter(_LoaderBasics):  # type: ignore[misc,valid-type]  # noqa: N801
         files = self._get_files()
         try:
             self._check_unchanged(files)
-        except ArchiveChangedError:
+        except ArchiveChanged:
             self.invalidate_caches()
             files = self._get_files()
         return files
@@ -478,8 +497,6 @@ class zipimporter(_LoaderBasics):  # type: ignore[misc,valid-type]  # noqa: N801
                         self._read(files, member), fullname, fullpath, stamp,
                         lambda m=source: None if m is None else self._read(files, m),  # type: ignore[misc]
                     )  # fmt: skip
-                except ArchiveChangedError:
-                    raise
                 except ImportError as exc:
                     import_error = exc
                     continue
@@ -491,14 +508,23 @@ class zipimporter(_LoaderBasics):  # type: ignore[misc,valid-type]  # noqa: N801
                 if code is not None:
                     self._check_unchanged(files)  # the archive itself wasn't read
                 else:
-                    code = bytecode.compile_source(self._read(files, member), modpath)
+                    code = self._compile(self._read(files, member), fullname, modpath)
                     bytecode_cache.store(self.archive, member, modpath, code)
             return code, ispackage, modpath
         if import_error is not None:
             raise ZipImportError(
-                f"module load failed: {import_error} (in {self.archive!r})", name=fullname
+                MODULE_LOAD_FAILED.format(error=import_error, archive=self.archive),
+                name=fullname,
+                path=self.archive,
             ) from import_error
-        raise ZipImportError(f"can't find module {fullname!r} in {self.archive!r}", name=fullname)
+        raise self._not_found(fullname)
+
+    def _compile(self, source: bytes, fullname: str, modpath: str) -> CodeType:
+        """Compile a member's source; an uncompilable one is an error of this archive."""
+        try:
+            return bytecode.compile_source(source, modpath)
+        except ZipImportError as exc:  # its path is the member's: name the archive
+            raise ZipImportError(str(exc), name=fullname, path=self.archive) from None
 
     def __repr__(self) -> str:
         return f'<zipimporter object "{self.archive}{SEP}{self.prefix}">'

@@ -6,15 +6,16 @@ itself (its size, entry count, CRC-32 and Adler-32), which is read from the
 archive on every open, so a saved table can only ever be used with the exact
 directory bytes it was built from: a rewritten, replaced or foreign archive
 simply misses.  The file's own CRC guards against corruption and truncation.
+The file lives in ``<cache root>/index/``, used only while that directory can be
+trusted (see :mod:`zipimporter.cachedir`).
 """
 
 from __future__ import annotations
 
-import os
 import struct
 import zlib
 
-from .cachedir import atomic_write, cache_root, path_key, read_file
+from .cachedir import SEP, atomic_write, cache_root, path_key, read_file, trusted_dir
 
 __all__ = ["MIN_ENTRIES", "load", "store"]
 
@@ -28,11 +29,13 @@ _HEADER = struct.Struct("<8sQQIIQBQI")
 _MAX_FILE = 1 << 31
 
 
-def _path(archive: str) -> str | None:
+def _path(archive: str, *, create: bool = False) -> str | None:
+    """Where *archive*'s index is kept, or None (caching off, or not to be trusted)."""
     root = cache_root()
     if root is None:
         return None
-    return os.path.join(root, "index", path_key(archive) + ".idx")
+    directory = trusted_dir(root, "index", create=create)
+    return None if directory is None else f"{directory}{SEP}{path_key(archive)}.idx"
 
 
 def _directory_key(records: bytes, entries: int) -> tuple[int, int, int, int]:
@@ -65,7 +68,7 @@ def load(archive: str, records: bytes, entries: int) -> tuple[memoryview, int] |
 
 def store(archive: str, records: bytes, entries: int, table: memoryview, count: int) -> None:
     """Save a built table for the next open of this archive (silently skipped on failure)."""
-    path = _path(archive)
+    path = _path(archive, create=True)
     if path is None:
         return
     payload = table.tobytes()

@@ -1,20 +1,64 @@
-"""What the importer sees in an archive (``inspect``) and whether it is sound (``verify``)."""
+"""What the importer sees in an archive (``inspect``) and whether it is sound (``verify``).
+
+Verdicts are typed (:class:`PycState`, :class:`Severity`, ``ModuleInfo.importable``);
+the words shown to the user come from :mod:`.messages` and decide nothing.
+"""
 
 from __future__ import annotations
 
 import _imp
 import os
 from dataclasses import asdict, dataclass, field
+from enum import StrEnum
 from importlib.util import MAGIC_NUMBER, source_hash
 
-from . import bytecode
+from . import bytecode, messages
 from .archive import DirectoryIndex, Member, read_directory, read_member
 from .compression import method_name
 from .errors import ZipImportError
 
-__all__ = ["Report", "inspect_archive", "verify_archive"]
+__all__ = [
+    "ModuleInfo",
+    "Problem",
+    "PycState",
+    "PycVerdict",
+    "Report",
+    "Severity",
+    "Use",
+    "inspect_archive",
+    "python_for_magic",
+    "verify_archive",
+]
 
 SEP = os.sep
+
+
+class PycState(StrEnum):
+    """What the running Python's importer makes of a ``.pyc``."""
+
+    VALID = "valid"  # used
+    STALE = "stale"  # out of date with its source: the source is used
+    FOREIGN = "foreign"  # another Python's magic number: the source is used, if any
+    INVALID = "invalid"  # right magic, but damaged (flags, header, marshal data)
+    UNREADABLE = "unreadable"  # the member itself can't be read (CRC, header, ...)
+
+
+class Use(StrEnum):
+    """What the importer loads a module from."""
+
+    PYC = "pyc"
+    SOURCE = "source"
+
+
+class Severity(StrEnum):
+    ERROR = "error"  # verify fails
+    WARNING = "warning"  # verify fails only with --strict
+
+
+@dataclass(frozen=True)
+class PycVerdict:
+    state: PycState
+    text: str  # for people: one of messages.PYC_*
 
 
 @dataclass
@@ -23,8 +67,11 @@ class ModuleInfo:
     kind: str  # "module", "package" or "namespace"
     source: str | None = None  # member path of the .py
     pyc: str | None = None  # member path of the .pyc
-    pyc_status: str | None = None  # what the running Python would make of the .pyc
-    uses: str | None = None  # "pyc", "source" or None (can't be imported)
+    pyc_status: str | None = None  # what the running Python would make of the .pyc (text)
+    uses: Use | None = None  # what a module or package is loaded from; None: nothing
+    pyc_state: PycState | None = None  # pyc_status, typed
+    importable: bool = True
+    note: str | None = None  # why not importable, where that is not about the files
 
 
 @dataclass
@@ -51,15 +98,70 @@ class Report:
         return asdict(self)
 
 
-def _pyc_status(index: DirectoryIndex, member: Member, source: Member | None, name: str) -> str:
+# The first magic number of each Python version, and the last one known for
+# its final releases (from the list in CPython's Lib/importlib/_bootstrap_external.py,
+# Include/internal/pycore_magic_number.h from 3.14 on): numbers from one
+# version's first up to the next version's first are that version's (alphas,
+# betas and releases alike).
+_MAGIC_RANGES = (
+    (3000, "3.0"),  # 3.0 final: 3131
+    (3141, "3.1"),  # 3151
+    (3160, "3.2"),  # 3180
+    (3190, "3.3"),  # 3230
+    (3250, "3.4"),  # 3310
+    (3320, "3.5"),  # 3351 (3.5.3 and later)
+    (3360, "3.6"),  # 3379
+    (3390, "3.7"),  # 3394
+    (3400, "3.8"),  # 3413
+    (3420, "3.9"),  # 3425
+    (3430, "3.10"),  # 3439
+    (3450, "3.11"),  # 3495
+    (3500, "3.12"),  # 3531
+    (3550, "3.13"),  # 3571
+    (3600, "3.14"),  # 3627
+    (3650, None),  # 3.15 and later: not known here
+)
+
+
+def python_for_magic(magic: bytes) -> str:
+    """Name the Python a ``.pyc``'s first four bytes belong to.
+
+    >>> python_for_magic((3531).to_bytes(2, "little") + b"\\r\\n")
+    'Python 3.12 (magic 3531)'
+    >>> python_for_magic((62211).to_bytes(2, "little") + b"\\r\\n")
+    'Python 2.7 (magic 62211)'
+    >>> python_for_magic(b"PK\\x03\\x04")
+    'unknown Python (magic 504b0304)'
+    """
+    if len(magic) == 4 and magic[2:] == b"\r\n":
+        number = int.from_bytes(magic[:2], "little")
+        version = None
+        if 62171 <= number <= 62211:
+            version = "2.7"
+        else:
+            for first, name in _MAGIC_RANGES:
+                if number < first:
+                    break
+                version = name
+        if version is not None:
+            return messages.PYTHON_VERSION.format(version=version, number=number)
+    return messages.PYTHON_UNKNOWN.format(magic=magic.hex())
+
+
+def _pyc_verdict(
+    index: DirectoryIndex, member: Member, source: Member | None, name: str
+) -> PycVerdict:
     """How the running interpreter's importer would treat this .pyc."""
     try:
         data = read_member(index.archive, member)
     except ZipImportError as exc:
-        return f"unreadable: {exc}"
+        return PycVerdict(PycState.UNREADABLE, messages.PYC_UNREADABLE.format(error=exc))
     if data[:4] != MAGIC_NUMBER:
-        fallback = "source used" if source else "no source to fall back to"
-        return f"other Python (magic {data[:4].hex()}): {fallback}"
+        fallback = messages.SOURCE_USED if source else messages.NO_SOURCE
+        python = python_for_magic(data[:4])
+        return PycVerdict(
+            PycState.FOREIGN, messages.PYC_FOREIGN.format(python=python, fallback=fallback)
+        )
     flags = int.from_bytes(data[4:8], "little")
     if (
         flags == 0b11
@@ -71,7 +173,7 @@ def _pyc_status(index: DirectoryIndex, member: Member, source: Member | None, na
         # timestamp pyc is: the importer falls back to the source.
         try:
             if data[8:16] != source_hash(read_member(index.archive, source)):
-                return "stale (checked hash): source used"
+                return PycVerdict(PycState.STALE, messages.PYC_STALE.format(kind="checked hash"))
         except ZipImportError:
             pass  # pyc_to_code says what is wrong with the source
     stamp = None
@@ -86,15 +188,54 @@ def _pyc_status(index: DirectoryIndex, member: Member, source: Member | None, na
             lambda: read_member(index.archive, source) if source else None,
         )
     except ImportError as exc:
-        return f"invalid: {exc}"
+        return PycVerdict(PycState.INVALID, messages.PYC_INVALID.format(error=exc))
     kind = ("checked hash" if flags & 2 else "unchecked hash") if flags & 1 else "timestamp"
     if code is None:
-        return f"stale ({kind}): source used"
-    return f"valid ({kind})"
+        return PycVerdict(PycState.STALE, messages.PYC_STALE.format(kind=kind))
+    return PycVerdict(PycState.VALID, messages.PYC_VALID.format(kind=kind))
+
+
+def _is_dotted(name: str) -> bool:
+    return all(part.isidentifier() for part in name.split("."))
+
+
+def _parents(name: str) -> set[str]:
+    """The directories *name* is in, each with its trailing separator."""
+    return {name[: i + 1] for i, c in enumerate(name) if c == SEP}
+
+
+def _directories(names: list[str]) -> list[str]:
+    """Every directory in *names*, with or without an entry of its own, sorted."""
+    found = {n for n in names if n.endswith(SEP)}
+    for n in names:
+        found |= _parents(n)
+    return sorted(found)
+
+
+def _without_entry(names: list[str], members: dict[str, Member]) -> set[str]:
+    """Directories with code below them but no entry and no ``__init__``.
+
+    zipimport (ours and the stdlib's) sees only directories with entries as
+    namespace portions, so nothing below these can be imported.
+    """
+    code_dirs: set[str] = set()
+    for n in names:
+        if n.endswith((".py", ".pyc")):
+            code_dirs |= _parents(n)
+    return {
+        d
+        for d in code_dirs
+        if d not in members
+        and d + "__init__.py" not in members
+        and d + "__init__.pyc" not in members
+    }
 
 
 def inspect_archive(path: str) -> Report:
-    """Describe *path* as the importer sees it."""
+    """Describe *path* as the importer sees it.
+
+    Raises ZipImportError if the archive can't be opened or its directory read.
+    """
     index = read_directory(path)
     layout = index.layout
     names = sorted(index.keys())
@@ -120,14 +261,12 @@ def inspect_archive(path: str) -> Report:
         for n, m in members.items()
         if not m.is_dir
     ]
-    dirs = {n for n in names if n.endswith(SEP)} | {
-        n[: i + 1] for n in names for i, c in enumerate(n) if c == SEP
-    }
     modules: dict[str, ModuleInfo] = {}
     claimed: set[str] = set()
-    for d in sorted(dirs):
+    unentered = _without_entry(names, members)
+    for d in _directories(names):
         dotted = d[:-1].replace(SEP, ".")
-        if not all(part.isidentifier() for part in dotted.split(".")):
+        if not _is_dotted(dotted):
             continue
         init_py, init_pyc = d + "__init__.py", d + "__init__.pyc"
         if init_py in members or init_pyc in members:
@@ -135,9 +274,10 @@ def inspect_archive(path: str) -> Report:
             info.pyc = init_pyc if init_pyc in members else None
         elif d in members:  # only explicit directories are namespace portions
             info = ModuleInfo(dotted, "namespace")
-        elif any(n.startswith(d) and n.endswith((".py", ".pyc")) for n in names):
-            # Code below it, but zipimport only sees directories with entries.
-            info = ModuleInfo(dotted, "namespace", uses="not importable: no directory entry")
+        elif d in unentered:
+            info = ModuleInfo(
+                dotted, "namespace", importable=False, note=messages.NO_DIRECTORY_ENTRY
+            )
         else:
             continue
         modules[dotted] = info
@@ -147,7 +287,7 @@ def inspect_archive(path: str) -> Report:
             continue
         stem = n[: -len(".pyc")] if n.endswith(".pyc") else n[: -len(".py")]
         dotted = stem.replace(SEP, ".")
-        if not all(part.isidentifier() for part in dotted.split(".")):
+        if not _is_dotted(dotted):
             continue
         info = modules.setdefault(dotted, ModuleInfo(dotted, "module"))
         if n.endswith(".pyc"):
@@ -159,12 +299,13 @@ def inspect_archive(path: str) -> Report:
         if info.kind == "namespace":
             continue
         source = members.get(info.source) if info.source else None
+        usable = False
         if info.pyc:
-            info.pyc_status = _pyc_status(index, members[info.pyc], source, info.name)
-            usable = info.pyc_status.startswith("valid")
-        else:
-            usable = False
-        info.uses = "pyc" if usable else ("source" if source else None)
+            verdict = _pyc_verdict(index, members[info.pyc], source, info.name)
+            info.pyc_state, info.pyc_status = verdict.state, verdict.text
+            usable = verdict.state is PycState.VALID
+        info.uses = Use.PYC if usable else (Use.SOURCE if source else None)
+        info.importable = info.uses is not None
     report.modules = sorted(modules.values(), key=lambda m: m.name)
     report.data_files = [
         n for n in names if n not in claimed and not n.endswith(SEP) and n not in modules
@@ -176,36 +317,53 @@ def inspect_archive(path: str) -> Report:
 class Problem:
     member: str
     problem: str
-    severity: str = "error"  # or "warning"
+    severity: Severity = Severity.ERROR
+
+
+#: How much each .pyc verdict matters to verify.
+_SEVERITY = {
+    PycState.VALID: None,
+    PycState.STALE: Severity.WARNING,
+    PycState.FOREIGN: Severity.WARNING,
+    PycState.INVALID: Severity.ERROR,
+    PycState.UNREADABLE: Severity.ERROR,
+}
 
 
 def verify_archive(path: str) -> list[Problem]:
-    """Read and check every member: CRC, headers, .pyc against source, compilable source."""
+    """Read and check every member: CRC, headers, .pyc against source, compilable source.
+
+    Also warns of directories with modules below them but no entry of their
+    own.  An archive that can't be opened is one problem (an error).
+    """
     problems: list[Problem] = []
     try:
         index = read_directory(path)
         names = sorted(index.keys())
     except ZipImportError as exc:
         return [Problem("", str(exc))]
+    members: dict[str, Member] = {}
     contents: dict[str, bytes] = {}
     for name in names:
         try:
-            member = index[name]
+            member = members[name] = index[name]
             if member.is_dir:
                 continue
             contents[name] = read_member(path, member)
         except ZipImportError as exc:
             problems.append(Problem(name, str(exc)))
+    for d in sorted(_without_entry(names, members)):
+        if _is_dotted(d[:-1].replace(SEP, ".")):
+            problems.append(Problem(d, messages.NO_DIRECTORY_ENTRY, Severity.WARNING))
     for name, data in contents.items():
         if name.endswith(".py"):
             try:
                 compile(data, f"{path}{SEP}{name}", "exec", dont_inherit=True)
             except (SyntaxError, ValueError) as exc:
-                problems.append(Problem(name, f"does not compile: {exc}"))
+                problems.append(Problem(name, messages.DOES_NOT_COMPILE.format(error=exc)))
         elif name.endswith(".pyc"):
-            status = _pyc_status(index, index[name], index.get(name[:-1]), name[:-4])
-            if status.startswith(("invalid", "unreadable")):
-                problems.append(Problem(name, status))
-            elif not status.startswith("valid"):
-                problems.append(Problem(name, status, "warning"))
+            verdict = _pyc_verdict(index, index[name], index.get(name[:-1]), name[:-4])
+            severity = _SEVERITY[verdict.state]
+            if severity is not None:
+                problems.append(Problem(name, verdict.text, severity))
     return problems

@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import importlib.util
+import os
 import runpy
 import sys
+import types
 
+from .bootstrap import install_trimming_excepthook
 from .hooks import install
-
-TYPE_CHECKING = False
-if TYPE_CHECKING:
-    from types import TracebackType
 
 __all__ = ["NotRunnableError", "run"]
 
@@ -19,8 +18,8 @@ class NotRunnableError(LookupError):
     """The module to run is not there: the caller's mistake, not the program's error."""
 
 
-def _check_runnable(module: str) -> None:
-    """Raise NotRunnableError where ``python -m module`` would say 'No module named ...'.
+def _check_runnable(module: str) -> str:
+    """The file of the code ``python -m module`` would run (NotRunnableError if none).
 
     As runpy does, this imports the parent packages (and, for a package, the
     package itself, to look for its ``__main__``).
@@ -41,37 +40,36 @@ def _check_runnable(module: str) -> None:
         if name != module:
             raise NotRunnableError(f"{module!r} is a package without a __main__ module")
         raise NotRunnableError(f"no module named {module!r}")
-
-
-def _print_exception(
-    exc_type: type[BaseException], exc: BaseException, tb: TracebackType | None
-) -> None:
-    import traceback
-
-    traceback.print_exception(exc_type, exc, tb)
+    return spec.origin or ""
 
 
 def run(archive: str, args: list[str], module: str | None = None) -> None:
     """Run *archive*'s ``__main__`` (or *module* from it) as ``python ARCHIVE`` would.
 
-    ``sys.argv`` is ``[archive, *args]`` (for *module*, its ``__file__`` and
-    *args*, as with ``python -m``).  Exceptions from the code propagate, so the
-    interpreter prints them (with source lines read from the archive) and sets
-    the exit status.  Raises NotRunnableError, before running anything, if *module*
-    can't be found.
+    As the interpreter does, the archive goes first on ``sys.path`` as an
+    absolute path (so ``__file__`` is absolute and lazy imports survive an
+    ``os.chdir``), and ``sys.argv`` is ``[archive, *args]`` with *archive* as
+    given (for *module*, ``sys.argv[0]`` becomes its ``__file__``, as with
+    ``python -m``).  Child processes import through zipimporter too
+    (``install(children=True)``).  Exceptions from the code propagate, so the
+    interpreter reports them and sets the exit status; the traceback starts at
+    the program's main code (no frames of zipimporter's or runpy's).  Raises
+    NotRunnableError, before running anything, if *module* can't be found.
     """
-    install()
+    install(children=True)
+    path = os.path.abspath(archive)
     sys.argv = [archive, *args]
-    if sys.version_info < (3, 13) and sys.excepthook is sys.__excepthook__:
-        # The built-in hook of 3.11 and 3.12 reads source lines from files
-        # only; the traceback module asks the module's loader.
-        sys.excepthook = _print_exception
     if module is None:
-        # What the interpreter does for an archive: the archive goes first on
-        # sys.path, sys.argv[0] stays as given, and our caller's __main__ (python
-        # -m zipimporter) is out of the way while the archive's is found.
-        runpy.run_path(archive, run_name="__main__")
+        # What the interpreter does for an archive: its path first on
+        # sys.path, then runpy runs its __main__ in the __main__ module, here
+        # a fresh one so that our caller's globals (python -m zipimporter) are
+        # not the program's.
+        sys.path.insert(0, path)
+        install_trimming_excepthook(f"{path}{os.sep}__main__.py")
+        sys.modules["__main__"] = types.ModuleType("__main__")
+        runpy._run_module_as_main("__main__", alter_argv=False)  # type: ignore[attr-defined]
         return
-    sys.path.insert(0, archive)
-    _check_runnable(module)
+    sys.path.insert(0, path)
+    origin = _check_runnable(module)
+    install_trimming_excepthook(origin)
     runpy.run_module(module, run_name="__main__", alter_sys=True)

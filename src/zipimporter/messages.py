@@ -1,0 +1,124 @@
+"""What the command line says to its user: one message per situation, for every command.
+
+Each constant is a ``str.format`` template (or a plain string); commands format
+them and tests assert on them, so a message is worded in one place and a
+situation reads the same whichever command met it.  Errors are printed as
+``zipimporter COMMAND: error: MESSAGE`` on one line, with exit status 2.
+"""
+
+from __future__ import annotations
+
+import stat
+
+# -- paths given on the command line (every command) -------------------------
+
+#: A path that does not exist: an archive to inspect, verify or run, a source
+#: to build from, or the directory an output should go to.
+NO_SUCH_FILE = "no such file or directory: {path}"
+#: An archive (inspect, verify, run) or a source file (build) that is a
+#: directory where a file is wanted, a FIFO, a device or a socket.  *kind* is
+#: one of :data:`FILE_KINDS`' values.
+NOT_A_REGULAR_FILE = "not a regular file ({kind}): {path}"
+#: A file that is not a ZIP archive at all.  This is the importer's own
+#: wording (``ZipImportError``, as the stdlib's zipimport words it), which every
+#: command shows as it is.
+NOT_A_ZIP_FILE = "not a Zip file: {path!r}"
+
+#: Names for :data:`NOT_A_REGULAR_FILE` and :data:`NOT_A_REGULAR_OUTPUT`, by
+#: ``stat.S_IFMT`` value.
+FILE_KINDS = {
+    stat.S_IFDIR: "directory",
+    stat.S_IFCHR: "character device",
+    stat.S_IFBLK: "block device",
+    stat.S_IFIFO: "FIFO",
+    stat.S_IFSOCK: "socket",
+}
+
+
+def file_kind(mode: int) -> str:
+    """What a non-regular file is, for :data:`NOT_A_REGULAR_FILE`.
+
+    >>> file_kind(stat.S_IFIFO | 0o644)
+    'FIFO'
+    """
+    return FILE_KINDS.get(stat.S_IFMT(mode), "special file")
+
+
+# -- build -------------------------------------------------------------------
+
+#: ``-o PATH`` where PATH (or what its symbolic link points to) exists and is
+#: not a regular file: it is left alone.
+NOT_A_REGULAR_OUTPUT = "won't write the archive over a {kind}: {path}"
+#: A symbolic link in a source tree whose target does not exist.
+BROKEN_LINK = "broken symbolic link: {path}"
+#: A symbolic link in a source tree to a directory that contains the link.
+LINK_CYCLE = (
+    "symbolic link loop: {path} leads back to {target}, which contains it "
+    "(leave it out with --exclude)"
+)
+#: Two sources give the same archive name.
+DUPLICATE_NAME = "{name!r} comes from both {first} and {second}"
+#: A directory left out because it is a virtual environment (a note on
+#: stderr, not an error).
+ENVIRONMENT_LEFT_OUT = (
+    "left out {path}: a virtual environment (it has a pyvenv.cfg); --no-default-excludes bundles it"
+)
+#: A Python source that does not compile: ``build --compile`` and ``build
+#: --main`` (for the entry point's module), and ``verify`` (after the member's name).
+DOES_NOT_COMPILE = "does not compile: {error}"
+#: ``--compile-python PYTHON`` that failed; *error* is its last line of stderr.
+COMPILE_PYTHON_FAILED = "compiling with {python} failed: {error}"
+UNKNOWN_COMPRESSION = "unknown compression {name!r}; use one of {choices}"
+UNKNOWN_PYC_MODE = "unknown pyc mode {name!r}; use one of {choices}"
+
+#: ``--main`` that is not ``pkg.module:function``.
+MAIN_SYNTAX = "--main must look like pkg.module:function, not {entry!r}"
+#: ``--main`` given, and the sources have a ``__main__.py`` of their own.
+MAIN_EXISTS = "--main given, but the sources already have a __main__.py"
+#: ``--runtime`` asked for, but nothing to run: no ``__main__.py`` and no ``--main``.
+RUNTIME_NEEDS_MAIN = "--runtime needs a runnable bundle: a __main__.py in the sources, or --main"
+#: ``verify``: members only zipimporter reads, and no runtime to run them with.
+NEEDS_RUNTIME = (
+    "{count} members use {methods}, which only zipimporter reads, and the bundle has no "
+    "zipimporter runtime: 'python ARCHIVE' fails unless zipimporter is installed "
+    "(rebuild without --no-runtime)"
+)
+#: ``enable``/``disable``/``status``.
+ENABLED = "enabled: archives on sys.path import through zipimporter in this environment: {path}"
+ALREADY_DISABLED = "not enabled in {path} (nothing to remove)"
+DISABLED = "disabled: removed {path}"
+STATUS_ENABLED = "enabled by {paths}"
+STATUS_NOT_ENABLED = "not enabled (no {name} in this environment's site directories)"
+STATUS_ACTIVE = "this interpreter: {state}"
+#: ``--main pkg.module:function`` whose module is not among what is bundled.
+ENTRY_POINT_NO_MODULE = "--main {entry}: no module {module!r} in the archive (no {candidates})"
+#: ``--main pkg.module:function`` whose module does not bind *function* at
+#: its top level (by def, class, assignment or import).
+ENTRY_POINT_NO_NAME = "--main {entry}: {member} does not define {name!r}"
+
+# -- inspect and verify -------------------------------------------------------
+
+#: What the running Python makes of a ``.pyc``, as ``inspect`` shows it and
+#: ``verify`` reports it.  *kind*: "timestamp", "checked hash", "unchecked hash".
+PYC_VALID = "valid ({kind})"
+PYC_STALE = "stale ({kind}): source used"
+#: *python*: :data:`PYTHON_VERSION` or :data:`PYTHON_UNKNOWN`.
+PYC_FOREIGN = "compiled by {python}: {fallback}"
+PYC_INVALID = "invalid: {error}"
+PYC_UNREADABLE = "unreadable: {error}"
+SOURCE_USED = "source used"
+NO_SOURCE = "no source to fall back to"
+#: The Python a ``.pyc``'s magic number belongs to (*number* is the magic's
+#: first two bytes, little-endian, as CPython numbers them).
+PYTHON_VERSION = "Python {version} (magic {number})"
+#: A magic number of no Python release we know; *magic* is the four bytes in hex.
+PYTHON_UNKNOWN = "unknown Python (magic {magic})"
+#: A directory with modules below it but no entry of its own: zipimport sees
+#: only explicit directory entries as namespace portions.
+NO_DIRECTORY_ENTRY = "not importable: no directory entry"
+
+# -- run ---------------------------------------------------------------------
+
+NOT_A_MODULE_NAME = "not a module name: {name!r}"
+NO_MAIN = "{archive} has no __main__.py"
+NO_MODULE = "{archive} has no module {module!r}"

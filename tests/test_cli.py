@@ -34,7 +34,7 @@ from conftest import (
     pyc,
     run_python,
 )
-from zipimporter import bundle, inspection, messages
+from zipimporter import bundle, inspection, messages, runtime
 from zipimporter.cli import build_parser, main
 from zipimporter.inspection import PycState, python_for_magic
 
@@ -140,7 +140,10 @@ def assert_one_line_error(status: int, err: str, command: str, fragment: str) ->
 def test_build_package(project, tmp_path, capsys):
     out = tmp_path / "pkg.zip"
     assert cli("build", project / "mypkg", "-o", out) == 0
-    assert capsys.readouterr().out == f"wrote {out}: 6 files\n"
+    assert (
+        capsys.readouterr().out
+        == messages.BUILT.format(output=out, files=6, compiled=0, runtime="") + "\n"
+    )
     assert names(out) == [
         "mypkg/",
         "mypkg/__init__.py",
@@ -202,7 +205,10 @@ def test_build_never_bundles_its_own_output(project, tmp_path):
 def test_compile_adds_pycs_the_importer_uses(project, tmp_path, capsys):
     out = tmp_path / "compiled.zip"
     assert cli("build", project / "mypkg", "-o", out, "--compile") == 0
-    assert capsys.readouterr().out == f"wrote {out}: 11 files, 5 compiled\n"
+    assert (
+        capsys.readouterr().out
+        == messages.BUILT.format(output=out, files=11, compiled=5, runtime="") + "\n"
+    )
     assert {"mypkg/core.py", "mypkg/core.pyc", "mypkg/__init__.pyc"} <= set(names(out))
     sys.path.insert(0, str(out))
     core = import_fresh("mypkg.core", ours=True)
@@ -373,14 +379,15 @@ def test_main_and_python_make_an_executable_archive(project, tmp_path, capsys):
     assert app.read_bytes().startswith(b"#!/usr/bin/env python3\n")
     assert stat.S_IMODE(app.stat().st_mode) == 0o755
     with zipfile.ZipFile(app) as zf:
-        generated = zf.read("__main__.py").decode()
+        generated = zf.read("_zipimporter_main/__main__.py").decode()
+        assert zf.read("__main__.py").decode() == runtime.STUB_SOURCE
     assert generated.endswith("from mypkg.cli import main\n\nsys.exit(main())\n")
     expected = "argv0 app.pyz\nargs ['one', '--two']\n"
 
     plain = subprocess.run(
         [sys.executable, str(app), "one", "--two"], capture_output=True, text=True, check=True
     )
-    assert plain.stdout == expected + "main zipimport\n"
+    assert plain.stdout == expected + f"main {runtime.RUNTIME_PACKAGE}.importer\n"
     if shutil.which("python3"):  # through the '#!' line
         direct = subprocess.run(
             [str(app), "one", "--two"], capture_output=True, text=True, check=True
@@ -1429,7 +1436,7 @@ def subcommands() -> dict[str, argparse.ArgumentParser]:
     return found
 
 
-COMMANDS = ["", "build", "inspect", "verify", "run", "demo"]
+COMMANDS = ["", "build", "inspect", "verify", "run", "demo", "enable", "disable", "status"]
 
 
 def test_every_option_has_help():
@@ -1570,7 +1577,16 @@ def test_build_inspect_verify_run_in_a_subprocess(project, tmp_path):
     app = tmp_path / "app.pyz"
     built = python_m("build", project / "mypkg", "-o", app, "--compile", "--main", "mypkg.cli:main")
     assert (built.returncode, built.stderr) == (0, "")
-    assert built.stdout == f"wrote {app}: 13 files, 6 compiled\n"
+    with zipfile.ZipFile(app) as zf:
+        files = [i.filename for i in zf.infolist() if not i.is_dir()]
+    compiled = sum(f.endswith(".pyc") for f in files)
+    assert (
+        built.stdout
+        == messages.BUILT.format(
+            output=app, files=len(files), compiled=compiled, runtime=messages.BUILT_RUNTIME
+        )
+        + "\n"
+    )
     inspected = python_m("inspect", app)
     assert inspected.returncode == 0
     assert "pyc: " + messages.PYC_VALID.format(kind="unchecked hash") in inspected.stdout

@@ -22,9 +22,9 @@ import zipfile
 from pathlib import Path
 
 import pytest
-from conftest import SRC, python_env
 
-from zipimporter import activation, bundle, runtime
+from conftest import SRC, python_env
+from zipimporter import activation, bundle, messages, runtime
 
 #: A CPython of this version without zipimporter installed.
 PLAIN_PYTHON = getattr(sys, "_base_executable", sys.executable)
@@ -43,7 +43,7 @@ def square(x):
     return x * x
 '''
 
-CLI = '''\
+CLI = """\
 import json
 import multiprocessing as mp
 import os
@@ -62,8 +62,11 @@ def children():
             out[method] = pool.apply_async(work.loader_name).get(timeout=120)
     with ProcessPoolExecutor(1, mp_context=mp.get_context("spawn")) as ex:
         out["executor"] = ex.submit(work.loader_name).result(timeout=120)
-    code = f"import sys; sys.path.insert(0, {archive!r}); import app.work as w; print(w.loader_name())"
-    child = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    code = f"import sys; sys.path.insert(0, {archive!r}); import app.work as w; "
+    code += "print(w.loader_name())"
+    child = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=120
+    )
     out["subprocess"] = child.stdout.strip() or child.stderr.strip()[-300:]
     print(json.dumps(out))
 
@@ -86,7 +89,7 @@ def main():
     elif what == "exit":
         sys.exit(int(sys.argv[2]))
     return 0
-'''
+"""
 
 
 def is_ours(name: str) -> bool:
@@ -401,9 +404,7 @@ def test_run_is_faithful(app_src, tmp_path):
 def test_run_lazy_import_after_chdir(tmp_path):
     src = tmp_path / "src"
     src.mkdir()
-    (src / "__main__.py").write_text(
-        "import os\nos.chdir('/')\nimport later\nprint(later.X)\n"
-    )
+    (src / "__main__.py").write_text("import os\nos.chdir('/')\nimport later\nprint(later.X)\n")
     (src / "later.py").write_text("X = 'found after chdir'\n")
     bundle.build([str(src)], str(tmp_path / "lazy.zip"), runtime=False)
     run = subprocess.run(
@@ -470,7 +471,9 @@ def venv(tmp_path_factory) -> Path:
     return where
 
 
-def venv_run(venv: Path, *args: str, cache_dir: Path, **env: str) -> subprocess.CompletedProcess[str]:
+def venv_run(
+    venv: Path, *args: str, cache_dir: Path, **env: str
+) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [str(venv / "bin" / "python"), *args],
         capture_output=True,
@@ -490,11 +493,24 @@ def test_enable_status_disable(venv, app_src, tmp_path):
     enabled = venv_run(venv, "-m", "zipimporter", "enable", cache_dir=cache)
     assert enabled.returncode == 0, enabled.stderr
     pth = Path(enabled.stdout.strip().rpartition(" ")[2])
+    assert enabled.stdout.strip() == messages.ENABLED.format(path=pth)
     assert pth.name == activation.PTH_NAME and pth.is_file()
     try:
         after = venv_run(venv, "-c", probe, cache_dir=cache, PYTHONPATH=str(app))
         assert after.returncode == 0, after.stderr
         assert after.stdout.strip() == "zipimporter.importer.zipimporter"
+        # Once fired, the deferred hook has made way for ours, in the stdlib's place.
+        hooks = venv_run(
+            venv,
+            "-c",
+            f"{probe}; import sys, zipimport, zipimporter; "
+            "print([h is zipimporter.zipimporter for h in sys.path_hooks].count(True), "
+            "zipimport.zipimporter in sys.path_hooks, "
+            f"any(getattr(h, {activation.HOOK_MARK!r}, 0) for h in sys.path_hooks))",
+            cache_dir=cache,
+            PYTHONPATH=str(app),
+        )
+        assert hooks.stdout.split()[-3:] == ["1", "False", "False"], hooks.stderr
         # Deferred: a process that meets no archive never imports the package.
         idle = venv_run(
             venv, "-c", "import sys; print('zipimporter' in sys.modules)", cache_dir=cache
@@ -502,13 +518,13 @@ def test_enable_status_disable(venv, app_src, tmp_path):
         assert idle.stdout.strip() == "False", idle.stderr
         status = venv_run(venv, "-m", "zipimporter", "status", cache_dir=cache)
         assert status.returncode == 0
-        assert "enabled" in status.stdout and str(pth) in status.stdout
+        assert messages.STATUS_ENABLED.format(paths=pth) in status.stdout.splitlines()
     finally:
         disabled = venv_run(venv, "-m", "zipimporter", "disable", cache_dir=cache)
     assert disabled.returncode == 0, disabled.stderr
     assert not pth.exists()
     status = venv_run(venv, "-m", "zipimporter", "status", cache_dir=cache)
-    assert "not enabled" in status.stdout
+    assert messages.STATUS_NOT_ENABLED.format(name=pth.name) in status.stdout.splitlines()
     again = venv_run(venv, "-c", probe, cache_dir=cache, PYTHONPATH=str(app))
     assert again.returncode != 0
 
@@ -535,3 +551,35 @@ def test_children_chain_to_the_next_sitecustomize(app_src, tmp_path):
 def test_pth_line_is_one_import_line():
     line = activation.pth_line()
     assert line.startswith("import ") and line.count("\n") == 1
+
+
+# -- verify ---------------------------------------------------------------------------
+
+
+def test_verify_warns_of_a_bundle_only_zipimporter_reads(app_src, tmp_path):
+    from zipimporter.inspection import Severity, verify_archive
+
+    plain = build_app(app_src, tmp_path / "plain.pyz", compression="bzip2", runtime=False)
+    problems = verify_archive(str(plain))
+    # app/__init__.py, app/work.py, app/cli.py and __main__.py
+    text = messages.NEEDS_RUNTIME.format(count=4, methods="bzip2")
+    assert [(p.severity, p.problem) for p in problems] == [(Severity.WARNING, text)]
+    bundled = build_app(app_src, tmp_path / "bundled.pyz", compression="bzip2")
+    assert verify_archive(str(bundled)) == []
+    deflated = build_app(app_src, tmp_path / "deflated.pyz", runtime=False)
+    assert verify_archive(str(deflated)) == []
+
+
+def test_zipimporter_run_of_a_self_contained_bundle(app_src, tmp_path):
+    app = build_app(app_src, tmp_path / "app.pyz", compression="bzip2")
+    run = subprocess.run(
+        [sys.executable, "-m", "zipimporter", "run", str(app), "info"],
+        capture_output=True,
+        text=True,
+        env=python_env(tmp_path / "cache"),
+        timeout=120,
+        check=False,
+    )
+    assert run.returncode == 0, run.stderr
+    # The installed zipimporter reads it; the embedded runtime stays unused.
+    assert json.loads(run.stdout)["loader"] == "zipimporter.importer.zipimporter"

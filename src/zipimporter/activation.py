@@ -44,9 +44,9 @@ __all__ = [
     "current_runtime",
     "disable",
     "enable",
-    "site_dir",
     "pth_line",
     "shim_source",
+    "site_dir",
     "status",
 ]
 
@@ -65,7 +65,7 @@ PTH_NAME = "zipimporter-enable.pth"
 # environment, so it is short, defines one function and imports nothing new
 # (os and sys are loaded by site already).  {runtime!r} is INSTALLED or a
 # bundle path; "" means: read ENV_ACTIVATE when the hook first fires.
-_HOOK_SOURCE = '''\
+_HOOK_SOURCE = """\
 import os, sys
 def _hook(path, _runtime={runtime!r}, _busy=[]):
     # Like the stdlib zipimporter: back up to the first part of the path that
@@ -113,7 +113,7 @@ if not any(getattr(h, {mark!r}, False) for h in sys.path_hooks):
     for _key, _finder in list(sys.path_importer_cache.items()):
         if _finder is None or type(_finder).__module__ == "zipimport":
             del sys.path_importer_cache[_key]
-'''
+"""
 
 
 def activation_source(runtime: str = "") -> str:
@@ -132,9 +132,23 @@ def activation_source(runtime: str = "") -> str:
 
 
 def pth_line() -> str:
-    """The one line of the ``.pth`` file: ``site`` executes lines starting with ``import``."""
+    """The one line of the ``.pth`` file: ``site`` executes lines starting with ``import``.
+
+    The hook is stored compiled for the interpreter that writes the line
+    (``enable`` runs under the environment's own), which saves compiling its
+    source at every start; another interpreter sharing the directory compiles
+    the source instead.
+    """
+    import marshal
+
     source = activation_source(INSTALLED)
-    return f"import sys; exec({source!r}, {{'__name__': 'zipimporter-enable'}})\n"
+    code = marshal.dumps(compile(source, "<zipimporter-enable>", "exec"))
+    tag = sys.implementation.cache_tag
+    return (
+        f"import sys, marshal; exec(marshal.loads({code!r}) "
+        f"if sys.implementation.cache_tag == {tag!r} else {source!r}, "
+        "{'__name__': 'zipimporter-enable'})\n"
+    )
 
 
 # -- the children's shim ----------------------------------------------------------

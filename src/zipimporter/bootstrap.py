@@ -33,7 +33,10 @@ if TYPE_CHECKING:
 __all__ = [
     "MAIN_MODULE",
     "MAIN_PACKAGE",
-    "install_trimming_excepthook", "run_bundle", "trim_traceback"]
+    "install_trimming_excepthook",
+    "run_bundle",
+    "trim_traceback",
+]
 
 #: The app's main module in a self-contained bundle (a package's ``__main__``).
 MAIN_PACKAGE = "_zipimporter_main"
@@ -56,9 +59,7 @@ def install_trimming_excepthook(first_file: str) -> None:
     """
     previous = sys.excepthook
 
-    def hook(
-        exc_type: type[BaseException], exc: BaseException, tb: TracebackType | None
-    ) -> None:
+    def hook(exc_type: type[BaseException], exc: BaseException, tb: TracebackType | None) -> None:
         tb = trim_traceback(tb, first_file)
         if exc is not None:
             exc.__traceback__ = tb
@@ -90,12 +91,14 @@ def run_bundle(main_globals: dict[str, object]) -> None:
         hooks.install(children=True)
     # The importer of whichever zipimporter loaded the stub (the embedded
     # runtime's, or an installed one under 'zipimporter run').
-    kind = type(main_globals["__loader__"]) if _is_ours(main_globals.get("__loader__")) else zipimporter
+    loader = main_globals.get("__loader__")
+    kind: type[zipimporter] = type(loader) if _is_ours(loader) else zipimporter  # type: ignore[assignment]
     importer = kind(f"{archive}{os.sep}{MAIN_PACKAGE}")
     spec = importer.find_spec(MAIN_MODULE)
     if spec is None:
         raise SystemExit(f"{archive}: the bundle has no {MAIN_MODULE} module to run")
-    code = importer.get_code(MAIN_MODULE)
+    pending = spec.loader_state  # the code find_spec built: no second compile
+    code = getattr(pending, "code", None) or importer.get_code(MAIN_MODULE)
     for name in [n for n in main_globals if not n.startswith("__")]:
         del main_globals[name]  # the stub's own names
     main_globals.update(

@@ -571,6 +571,13 @@ def build(
         for name, data in zip(sources_py, compiled, strict=True):
             contents[name + "c"] = data
         result.compiled = len(compiled)
+    if result.runtime:
+        # The stdlib zipimporter has no bytecode cache and compiles each module
+        # twice: the runtime it loads is compiled here, for the Python that
+        # builds (another version falls back to the source).
+        for name in sorted(contents):
+            if embedded.needs_stdlib_method(name) and name.endswith(".py"):
+                contents.setdefault(name + "c", _compile_here(contents[name], name, pyc_mode))
 
     result.files = write_archive(
         contents,

@@ -69,9 +69,14 @@ def _build(args: argparse.Namespace) -> int:
     for path in result.skipped:
         note = messages.ENVIRONMENT_LEFT_OUT.format(path=path)
         print(f"zipimporter build: note: {note}", file=sys.stderr)
-    compiled = f", {result.compiled} compiled" if result.compiled else ""
-    runtime = ", with the zipimporter runtime" if result.runtime else ""
-    print(f"wrote {result.output}: {result.files} files{compiled}{runtime}")
+    print(
+        messages.BUILT.format(
+            output=result.output,
+            files=result.files,
+            compiled=result.compiled,
+            runtime=messages.BUILT_RUNTIME if result.runtime else "",
+        )
+    )
     return 0
 
 
@@ -313,11 +318,12 @@ def build_parser() -> argparse.ArgumentParser:
         ("disable", _disable, "remove what 'enable' wrote"),
         ("status", _status, "say whether this environment is enabled, and where"),
     ):  # fmt: skip
-        command = sub.add_parser(name, help=summary, description=summary[0].upper() + summary[1:]
-                                 + ".")  # fmt: skip
+        description = summary[0].upper() + summary[1:] + "."
+        command = sub.add_parser(name, help=summary, description=description)
         if name != "status":
-            command.add_argument("--user", action="store_true",
-                                 help="the user site-packages instead of the environment's")  # fmt: skip
+            command.add_argument(
+                "--user", action="store_true", help="the user site instead of the environment's"
+            )
         command.set_defaults(func=func)
     return parser
 

@@ -106,9 +106,7 @@ def _restore_children_environ() -> None:
     _children_saved = None
 
 
-def install(
-    *, cache: bool | str | os.PathLike[str] = True, children: bool = False
-) -> Installation:
+def install(*, cache: bool | str | os.PathLike[str] = True, children: bool = False) -> Installation:
     """Use our importer for archive paths on ``sys.path``.
 
     *cache* chooses the on-disk caches (persistent directory index and
@@ -182,7 +180,7 @@ def uninstall() -> None:
         del sys.path_hooks[i]
     while zipimporter in sys.path_hooks:
         sys.path_hooks.remove(zipimporter)
-    sys.path_hooks[i:i] = [h for h in _removed_deferred if h not in sys.path_hooks]
+    sys.path_hooks[i:i] = [h for h in _removed_deferred if h not in sys.path_hooks]  # type: ignore[misc]
     _removed_deferred.clear()
     for path, finder in list(sys.path_importer_cache.items()):
         if isinstance(finder, zipimporter):

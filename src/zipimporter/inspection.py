@@ -12,7 +12,7 @@ from dataclasses import asdict, dataclass, field
 from enum import StrEnum
 from importlib.util import MAGIC_NUMBER, source_hash
 
-from . import bytecode, messages
+from . import bytecode, messages, runtime
 from .archive import DirectoryIndex, Member, read_directory, read_member
 from .compression import method_name
 from .errors import ZipImportError
@@ -330,6 +330,24 @@ _SEVERITY = {
 }
 
 
+def _runtime_problems(members: dict[str, Member]) -> list[Problem]:
+    """What stops ``python ARCHIVE``: zipimporter-only members and no runtime, or
+    a runtime the stdlib can't load."""
+    posix = {name.replace(SEP, "/"): m for name, m in members.items() if not m.is_dir}
+    if runtime.has_runtime(posix):
+        return [
+            Problem(name, messages.RUNTIME_UNREADABLE.format(method=method_name(m.method)))
+            for name, m in posix.items()
+            if runtime.needs_stdlib_method(name) and m.method not in runtime.STDLIB_METHODS
+        ]
+    others = [m for m in posix.values() if m.method not in runtime.STDLIB_METHODS]
+    if not others:
+        return []
+    methods = ", ".join(sorted({method_name(m.method) for m in others}))
+    text = messages.NEEDS_RUNTIME.format(count=len(others), methods=methods)
+    return [Problem("", text, Severity.WARNING)]
+
+
 def verify_archive(path: str) -> list[Problem]:
     """Read and check every member: CRC, headers, .pyc against source, compilable source.
 
@@ -355,6 +373,7 @@ def verify_archive(path: str) -> list[Problem]:
     for d in sorted(_without_entry(names, members)):
         if _is_dotted(d[:-1].replace(SEP, ".")):
             problems.append(Problem(d, messages.NO_DIRECTORY_ENTRY, Severity.WARNING))
+    problems += _runtime_problems(members)
     for name, data in contents.items():
         if name.endswith(".py"):
             try:

@@ -75,6 +75,9 @@ UNKNOWN_PYC_MODE = "unknown pyc mode {name!r}; use one of {choices}"
 MAIN_SYNTAX = "--main must look like pkg.module:function, not {entry!r}"
 #: ``--main`` given, and the sources have a ``__main__.py`` of their own.
 MAIN_EXISTS = "--main given, but the sources already have a __main__.py"
+#: What ``build`` prints when it is done.
+BUILT = "wrote {output}: {files} files, {compiled} compiled{runtime}"
+BUILT_RUNTIME = ", with the zipimporter runtime"
 #: ``--runtime`` asked for, but nothing to run: no ``__main__.py`` and no ``--main``.
 RUNTIME_NEEDS_MAIN = "--runtime needs a runnable bundle: a __main__.py in the sources, or --main"
 #: ``verify``: members only zipimporter reads, and no runtime to run them with.
@@ -82,6 +85,11 @@ NEEDS_RUNTIME = (
     "{count} members use {methods}, which only zipimporter reads, and the bundle has no "
     "zipimporter runtime: 'python ARCHIVE' fails unless zipimporter is installed "
     "(rebuild without --no-runtime)"
+)
+#: ``verify``: a bundle's stub or runtime member in a method the stdlib can't read.
+RUNTIME_UNREADABLE = (
+    "runtime member compressed with {method}: the stdlib can't load the zipimporter "
+    "runtime, so 'python ARCHIVE' fails (rebuild with zipimporter build)"
 )
 #: ``enable``/``disable``/``status``.
 ENABLED = "enabled: archives on sys.path import through zipimporter in this environment: {path}"

@@ -978,17 +978,18 @@ def test_inspect_json(inspected, capsys):
     assert modules["app"] == {
         "name": "app", "kind": "package", "source": "app/__init__.py", "pyc": None,
         "pyc_status": None, "uses": "source", "pyc_state": None, "importable": True,
-        "note": None,
+        "note": None, "extension": None, "foreign_extensions": [],
     }  # fmt: skip
     assert modules["app.ns"] == {
         "name": "app.ns", "kind": "namespace", "source": None, "pyc": None,
         "pyc_status": None, "uses": None, "pyc_state": None, "importable": True, "note": None,
+        "extension": None, "foreign_extensions": [],
     }  # fmt: skip
     assert modules["app.ns.leaf"]["uses"] == "source"
     assert modules["nodir"] == {
         "name": "nodir", "kind": "namespace", "source": None, "pyc": None,
         "pyc_status": None, "uses": None, "pyc_state": None, "importable": False,
-        "note": messages.NO_DIRECTORY_ENTRY,
+        "note": messages.NO_DIRECTORY_ENTRY, "extension": None, "foreign_extensions": [],
     }  # fmt: skip
     verdicts = {
         name: (m["pyc_state"], m["uses"], m["importable"])

@@ -143,7 +143,8 @@ def _inspect(args: argparse.Namespace) -> int:
     for mod in report.modules:
         depth = mod.name.count(".")
         label = mod.name.rpartition(".")[2] + ("/" if mod.kind != "module" else "")
-        files = "+".join(k for k, v in (("source", mod.source), ("pyc", mod.pyc)) if v) or "-"
+        kinds = (("extension", mod.extension), ("source", mod.source), ("pyc", mod.pyc))
+        files = "+".join(k for k, v in kinds if v) or "-"
         line = f"  {'  ' * depth}{label:<{max(1, 32 - 2 * depth)}} {mod.kind:<10} {files:<11}"
         if mod.pyc_status:
             line += f" pyc: {mod.pyc_status}"

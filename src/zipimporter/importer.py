@@ -6,6 +6,7 @@ Behaviour follows the stdlib ``zipimport.zipimporter`` of the running Python
 
 from __future__ import annotations
 
+import _imp
 import os
 import sys
 from importlib import _bootstrap, _bootstrap_external
@@ -64,6 +65,33 @@ _SEARCH_ORDER = (
     (".pyc", True, False),
     (".py", False, False),
 )
+
+# Extension modules (see extraction.py) come before these, as with FileFinder.
+# An archive whose central directory contains none of the suffixes' last
+# parts (b".so", b".pyd") has none, and isn't probed for them: a scan once per
+# index, skipped (always probing) for directories over _SCAN_LIMIT bytes.
+_EXTENSION_SUFFIXES = tuple(_imp.extension_suffixes())
+_EXTENSION_TAILS = tuple({"." + s.rpartition(".")[2] for s in _EXTENSION_SUFFIXES})
+_SCAN_LIMIT = 1 << 20
+_scanned: dict[tuple[str, int, int, int, int, int], bool] = {}
+
+
+def _may_have_extensions(files: Files) -> bool:
+    """Whether *files* may hold extension modules (False only if it certainly doesn't)."""
+    if not isinstance(files, DirectoryIndex):
+        return False  # the empty stand-in for an unreadable archive
+    st = files.stat
+    if st is None:
+        return True
+    key = (files.archive, st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns)
+    found = _scanned.get(key)
+    if found is None:
+        records = files._records
+        found = len(records) > _SCAN_LIMIT or any(t.encode() in records for t in _EXTENSION_TAILS)
+        if len(_scanned) > 256:
+            _scanned.clear()
+        _scanned[key] = found
+    return found
 
 
 class _PendingCode:
@@ -145,6 +173,12 @@ class zipimporter(_LoaderBasics):  # type: ignore[misc,valid-type]  # noqa: N801
 
     def _find_spec(self, fullname: str) -> ModuleSpec | None:
         files, candidates = self._candidates(fullname)
+        python_package = bool(candidates) and candidates[0][2]
+        extension = self._extension(files, self._module_path(fullname), python_package)
+        if extension is not None:
+            from . import extraction
+
+            return extraction.extension_spec(self, fullname, files, *extension)
         if candidates:
             try:
                 code, ispackage, modpath = self._code_from(fullname, files, candidates)
@@ -329,16 +363,24 @@ class zipimporter(_LoaderBasics):  # type: ignore[misc,valid-type]  # noqa: N801
         return mod
 
     def get_resource_reader(self, fullname: str) -> object:
-        """Return the ResourceReader for a module (3.13) or package (3.11/3.12)."""
+        """Return the ResourceReader for a module (3.13) or package (3.11/3.12).
+
+        Its ``files()`` is served from this importer's index and read through
+        ``get_data`` (see :mod:`zipimporter.resources`); the stdlib's
+        ``ZipReader`` reads the archive again with ``zipfile`` each time.
+        On 3.13, as there, a name not in the archive raises ZipImportError.
+        """
+        ispackage = None
         if sys.version_info < (3, 13):
             try:
                 if not self.is_package(fullname):
                     return None
             except ZipImportError:
                 return None
-        from importlib.readers import ZipReader
+            ispackage = True
+        from .resources import reader
 
-        return ZipReader(self, fullname)
+        return reader(self, fullname, ispackage)
 
     # -- pkgutil ------------------------------------------------------------
 
@@ -356,7 +398,14 @@ class zipimporter(_LoaderBasics):  # type: ignore[misc,valid-type]  # noqa: N801
             if not name.startswith(self.prefix):
                 continue
             parts = name[plen:].split(SEP)
-            if len(parts) == 2 and parts[1].startswith("__init__.py") and parts[0] not in seen:
+            if (
+                len(parts) == 2
+                and (
+                    parts[1].startswith("__init__.py")
+                    or inspect.getmodulename(parts[1]) == "__init__"
+                )
+                and parts[0] not in seen
+            ):
                 seen.add(parts[0])
                 yield prefix + parts[0], True
             if len(parts) != 1:
@@ -467,9 +516,34 @@ class zipimporter(_LoaderBasics):  # type: ignore[misc,valid-type]  # noqa: N801
         """True for a package, False for a module, None if not in the archive."""
         path = self._module_path(fullname)
         files = self._fresh_files()
+        found = None
         for suffix, _, ispackage in _SEARCH_ORDER:
             if path + suffix in files:
-                return ispackage
+                found = ispackage
+                break
+        if not found:  # an extension module, or extension package, may come first
+            extension = self._extension(files, path, False)
+            if extension is not None:
+                return extension[2]
+        return found
+
+    def _extension(
+        self, files: Files, path: str, python_package: bool
+    ) -> tuple[str, Member, bool] | None:
+        """(name, member, ispackage) of the extension module at *path*, if it comes first.
+
+        FileFinder's order: a package before a module, an extension before
+        Python; *python_package* says a Python package was found.
+        """
+        if not _may_have_extensions(files):
+            return None
+        for stem, ispackage in ((path + SEP + "__init__", True), (path, False)):
+            if python_package and not ispackage:
+                break
+            for suffix in _EXTENSION_SUFFIXES:
+                member = files.get(stem + suffix)
+                if member is not None:
+                    return stem + suffix, member, ispackage
         return None
 
     def _module_code(self, fullname: str) -> tuple[CodeType, bool, str]:

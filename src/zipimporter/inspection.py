@@ -16,6 +16,7 @@ from . import bytecode, messages, runtime
 from .archive import DirectoryIndex, Member, read_directory, read_member
 from .compression import method_name
 from .errors import ZipImportError
+from .extraction import EXTENSION_SUFFIXES, extension_name
 
 __all__ = [
     "ModuleInfo",
@@ -48,6 +49,7 @@ class Use(StrEnum):
 
     PYC = "pyc"
     SOURCE = "source"
+    EXTENSION = "extension"
 
 
 class Severity(StrEnum):
@@ -72,6 +74,9 @@ class ModuleInfo:
     pyc_state: PycState | None = None  # pyc_status, typed
     importable: bool = True
     note: str | None = None  # why not importable, where that is not about the files
+    extension: str | None = None  # member path of the extension module this Python loads
+    #: Member paths of extension modules built for other Pythons or platforms.
+    foreign_extensions: list[str] = field(default_factory=list)
 
 
 @dataclass
@@ -212,6 +217,21 @@ def _directories(names: list[str]) -> list[str]:
     return sorted(found)
 
 
+def _extension_module(name: str) -> tuple[str, str, bool, bool] | None:
+    """(dotted name, suffix, is package, for this Python) of an extension module member."""
+    directory, _, basename = name.rpartition(SEP)
+    found = extension_name(basename)
+    if found is None or not all(p.isidentifier() for p in directory.split(SEP) if directory):
+        return None
+    stem, suffix, ours = found
+    if stem == "__init__":
+        if not directory:
+            return None
+        return directory.replace(SEP, "."), suffix, True, ours
+    dotted = f"{directory}{SEP}{stem}".replace(SEP, ".") if directory else stem
+    return dotted, suffix, False, ours
+
+
 def _without_entry(names: list[str], members: dict[str, Member]) -> set[str]:
     """Directories with code below them but no entry and no ``__init__``.
 
@@ -228,6 +248,7 @@ def _without_entry(names: list[str], members: dict[str, Member]) -> set[str]:
         if d not in members
         and d + "__init__.py" not in members
         and d + "__init__.pyc" not in members
+        and not any(d + "__init__" + suffix in members for suffix in EXTENSION_SUFFIXES)
     }
 
 
@@ -295,6 +316,26 @@ def inspect_archive(path: str) -> Report:
         else:
             info.source = n
         claimed.add(n)
+    # Extension modules: FileFinder's order, a package before a module, and
+    # this Python's suffixes in its order of preference.
+    loaded_first: set[str] = set()  # modules whose extension comes before their Python files
+    for n in sorted(names, key=lambda n: _suffix_rank(n)):
+        found = _extension_module(n) if n not in claimed and not n.endswith(SEP) else None
+        if found is None or not _is_dotted(found[0]):
+            continue
+        dotted, _, ispackage, ours = found
+        if dotted not in modules:
+            modules[dotted] = ModuleInfo(dotted, "package" if ispackage else "module")
+        info = modules[dotted]
+        if ispackage and info.kind == "namespace":
+            info.kind, info.importable, info.note = "package", True, None
+        claimed.add(n)
+        if not ours:
+            info.foreign_extensions.append(n)
+        elif info.extension is None:
+            info.extension = n
+            if ispackage or info.kind == "module":
+                loaded_first.add(dotted)
     for info in modules.values():
         if info.kind == "namespace":
             continue
@@ -305,12 +346,65 @@ def inspect_archive(path: str) -> Report:
             info.pyc_state, info.pyc_status = verdict.state, verdict.text
             usable = verdict.state is PycState.VALID
         info.uses = Use.PYC if usable else (Use.SOURCE if source else None)
+        if info.name in loaded_first:
+            info.uses = Use.EXTENSION
         info.importable = info.uses is not None
+        if not info.importable and info.foreign_extensions:
+            info.note = _foreign_text(info.foreign_extensions[0], python=False)
     report.modules = sorted(modules.values(), key=lambda m: m.name)
     report.data_files = [
         n for n in names if n not in claimed and not n.endswith(SEP) and n not in modules
     ]
     return report
+
+
+def _suffix_rank(name: str) -> tuple[bool, int]:
+    """Sorts packages' ``__init__`` first, then this Python's suffixes in its order."""
+    basename = name.rpartition(SEP)[2]
+    rank = next(
+        (i for i, s in enumerate(EXTENSION_SUFFIXES) if basename.endswith(s)),
+        len(EXTENSION_SUFFIXES),
+    )
+    return not basename.startswith("__init__."), rank
+
+
+def _foreign_text(name: str, python: bool) -> str:
+    found = extension_name(name.rpartition(SEP)[2])
+    assert found is not None
+    return messages.EXTENSION_FOREIGN.format(
+        suffix=found[1],
+        suffixes=", ".join(EXTENSION_SUFFIXES),
+        fallback=messages.PYTHON_MODULE_USED if python else messages.NO_FALLBACK,
+    )
+
+
+def _extension_problems(names: list[str]) -> list[Problem]:
+    """A warning for each extension module built for another Python or platform.
+
+    Not when this Python has an extension of the same module in the archive
+    (a bundle for several Pythons).
+    """
+    ours: set[str] = set()
+    python: set[str] = set()
+    foreign: list[tuple[str, str]] = []
+    for n in names:
+        if n.endswith((".py", ".pyc")):
+            stem = n.rpartition(".")[0]
+            if stem.endswith(SEP + "__init__"):
+                stem = stem[: -len("__init__") - 1]
+            python.add(stem.replace(SEP, "."))
+            continue
+        found = _extension_module(n)
+        if found is not None:
+            if found[3]:
+                ours.add(found[0])
+            else:
+                foreign.append((n, found[0]))
+    return [
+        Problem(n, _foreign_text(n, python=dotted in python), Severity.WARNING)
+        for n, dotted in foreign
+        if dotted not in ours
+    ]
 
 
 @dataclass
@@ -352,7 +446,8 @@ def verify_archive(path: str) -> list[Problem]:
     """Read and check every member: CRC, headers, .pyc against source, compilable source.
 
     Also warns of directories with modules below them but no entry of their
-    own.  An archive that can't be opened is one problem (an error).
+    own, and of extension modules built for another Python or platform.  An
+    archive that can't be opened is one problem (an error).
     """
     problems: list[Problem] = []
     try:
@@ -374,6 +469,7 @@ def verify_archive(path: str) -> list[Problem]:
         if _is_dotted(d[:-1].replace(SEP, ".")):
             problems.append(Problem(d, messages.NO_DIRECTORY_ENTRY, Severity.WARNING))
     problems += _runtime_problems(members)
+    problems += _extension_problems(names)
     for name, data in contents.items():
         if name.endswith(".py"):
             try:

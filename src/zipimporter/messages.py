@@ -124,6 +124,15 @@ PYTHON_UNKNOWN = "unknown Python (magic {magic})"
 #: A directory with modules below it but no entry of its own: zipimport sees
 #: only explicit directory entries as namespace portions.
 NO_DIRECTORY_ENTRY = "not importable: no directory entry"
+#: An extension module built for another Python or platform, by its file name
+#: suffix (*suffixes*: the ones this Python loads); *fallback* is one of
+#: :data:`PYTHON_MODULE_USED` and :data:`NO_FALLBACK`.
+EXTENSION_FOREIGN = (
+    "extension module for another Python or platform ({suffix!r}; this Python loads "
+    "{suffixes}): {fallback}"
+)
+PYTHON_MODULE_USED = "the Python module beside it is used"
+NO_FALLBACK = "not importable here"
 
 # -- run ---------------------------------------------------------------------
 

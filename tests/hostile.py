@@ -35,11 +35,12 @@ import zlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from importlib.util import MAGIC_NUMBER
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 from hypothesis import strategies as st
 
 from conftest import SHEBANG, Entry, dos_fields, dos_mtime, pyc, zip64_everywhere, zip_bytes
+from zipimporter.compression import zstd_module
 
 U16 = 0xFFFF
 U32 = 0xFFFFFFFF
@@ -386,8 +387,32 @@ def parse(data: bytes) -> RawZip:
 # -- member contents ----------------------------------------------------------------------
 
 
+ZSTD = 93
+_ZSTD_CODEC: Any = zstd_module()
+
+
+def zstd_frame(data: bytes) -> bytes:
+    """*data* as one zstd frame: compressed with the codec, or raw blocks without one.
+
+    Raw blocks (each at most 128 KiB) are valid zstd any decoder reads, so
+    the zstd base archive exists, with the same layout, whether or not a
+    codec is installed (the seeds pick the same bases either way).
+    """
+    if _ZSTD_CODEC is not None:
+        return bytes(_ZSTD_CODEC.compress(data))
+    # Frame header: single segment, 8-byte content size; then raw blocks, the last flagged.
+    out = struct.pack("<IBQ", 0xFD2FB528, 0xE0, len(data))
+    chunks = [data[i : i + (1 << 17)] for i in range(0, len(data), 1 << 17)] or [b""]
+    for i, chunk in enumerate(chunks):
+        last = i == len(chunks) - 1
+        out += (int(last) | len(chunk) << 3).to_bytes(3, "little") + chunk
+    return out
+
+
 def compress(data: bytes, method: int) -> bytes:
     """*data* compressed as ZIP *method* stores it (unknown methods: as is)."""
+    if method == ZSTD:
+        return zstd_frame(data)
     if method == zipfile.ZIP_DEFLATED:
         c = zlib.compressobj(6, zlib.DEFLATED, -15)
         return c.compress(data) + c.flush()
@@ -558,6 +583,15 @@ def _files_only() -> dict[str, bytes]:
     return {n: d for n, d in base_members().items() if not n.endswith("/")}
 
 
+def _zstd() -> bytes:
+    """The base members, zstd-compressed (directories stored), written record by record."""
+    members = [
+        (n.encode(), d, zipfile.ZIP_STORED if n.endswith("/") else ZSTD)
+        for n, d in base_members().items()
+    ]
+    return build(simple_zip(members)).data
+
+
 BASE_BUILDERS: dict[str, Callable[[], bytes]] = {
     "stored": lambda: zip_bytes(base_members()),
     "deflated": lambda: zip_bytes(base_members(), compression=zipfile.ZIP_DEFLATED),
@@ -576,6 +610,7 @@ BASE_BUILDERS: dict[str, Callable[[], bytes]] = {
         _files_only(), deflate=True, prepend=SHEBANG
     ),
     "single": lambda: zip_bytes({"m.py": SRC_A}),
+    "zstd": _zstd,
     "empty": lambda: zip_bytes({}, comment=b"nothing here"),
 }
 
@@ -887,7 +922,7 @@ def op_ratio(rng: random.Random, z: RawZip) -> str | None:
         return None
     rec = z.locals[i]
     kind = rng.choice(["more", "more", "huge", "both"])
-    method = rng.choice([zipfile.ZIP_DEFLATED] * 3 + [zipfile.ZIP_BZIP2, zipfile.ZIP_LZMA])
+    method = rng.choice([zipfile.ZIP_DEFLATED] * 3 + [zipfile.ZIP_BZIP2, zipfile.ZIP_LZMA, ZSTD])
     actual = rng.choice([1 << 16, 1 << 20, 8 << 20])
     declared = logical(rec, "usize")
     if kind in ("more", "both"):
@@ -1272,7 +1307,7 @@ _MODULE_NAMES = [
     b"d.txt",
     b"dir/",
 ]
-_METHODS = [0, 8, 12, 14]
+_METHODS = [0, 8, 12, 14, ZSTD]
 _ODD_METHODS = [1, 6, 9, 93, 98, 99, U16]
 
 

@@ -21,7 +21,7 @@ from pathlib import Path
 import pytest
 
 from conftest import make_zip, run_python
-from test_caches import count_table_builds, files_under, fresh_import
+from test_caches import count_table_builds, files_under, fresh_import, pack_file
 from zipimporter import bytecode, bytecode_cache, cachedir, index_cache, names
 from zipimporter.archive import Member
 
@@ -109,8 +109,8 @@ def everything_under(path: Path) -> list[Path]:
 
 
 def bytecode_file(cache: Path, archive_path: str) -> Path:
-    """Where mod.py's compiled code is kept (the documented layout)."""
-    return cache / "bytecode" / cachedir.path_key(archive_path) / f"mod.{TAG}.pyc"
+    """Where mod.py's compiled code is kept: the archive's pack (the documented layout)."""
+    return pack_file(cache, archive_path)
 
 
 def index_file(cache: Path, archive_path: str) -> Path:
@@ -411,7 +411,7 @@ def test_symlink_at_bytecode_entry_is_neither_read_nor_written_through(
     entry = bytecode_file(cache, archive_path)
     # A valid entry for this very member, moved out and linked back in: had
     # reading followed the link, this code would have been loaded.
-    victim = tmp_path / "victim.pyc"
+    victim = tmp_path / "victim.pack"
     shutil.move(entry, victim)
     intact = victim.read_bytes()
     entry.symlink_to(victim)
@@ -482,9 +482,19 @@ def test_names_doctests():
      "pkg\\..\\..\\mod.py", "mod\0.py", ".../mod.py"],
 )  # fmt: skip
 def test_unsafe_member_names_are_not_cached(cache, archive_path, name):
+    """Member names are keys in a pack, not paths; unsafe ones are still never cached."""
+
     def member(name: str) -> Member:
         return Member(name, name.encode(), 0, 0, 0, 10, 10, 0, 0, 0)
 
     modpath = f"{archive_path}{os.sep}mod.py"
-    assert bytecode_cache._path(archive_path, member("mod.py"), modpath, create=True) is not None
-    assert bytecode_cache._path(archive_path, member(name), modpath, create=True) is None
+    code = compile("value = 1", modpath, "exec")
+    bytecode_cache._forget()
+    bytecode_cache.store(archive_path, member("mod.py"), modpath, code)
+    bytecode_cache.store(archive_path, member(name), modpath, code)
+    assert bytecode_cache.load(archive_path, member("mod.py"), modpath) is not None
+    assert bytecode_cache.load(archive_path, member(name), modpath) is None
+    bytecode_cache.flush()
+    assert set(bytecode_cache.parse(bytecode_file(cache, archive_path).read_bytes())[0]) == {
+        "mod.py"
+    }

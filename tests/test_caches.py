@@ -1,4 +1,4 @@
-"""The on-disk caches (persistent directory index, compiled-source cache) never change results."""
+"""The on-disk caches (persistent directory index, compiled-source packs) never change results."""
 
 from __future__ import annotations
 
@@ -28,12 +28,29 @@ def files_under(path: Path, suffix: str) -> list[Path]:
     return sorted(p for p in path.rglob(f"*{suffix}") if p.is_file())
 
 
+TAG = sys.implementation.cache_tag
+
+
+def pack_file(cache: Path, archive_path: str, opt: str = "") -> Path:
+    """Where an archive's compiled-source pack is kept (the documented layout)."""
+    return cache / "bytecode" / f"{cachedir.path_key(archive_path)}.{TAG}{opt}.pack"
+
+
+def pack_entries(path: Path) -> dict[str, tuple[int, ...]]:
+    """A pack's index (member name -> crc, size, offset, length, entry crc)."""
+    parsed = bytecode_cache.parse(path.read_bytes())
+    assert parsed is not None, f"{path} is not a valid pack"
+    return parsed[0]  # type: ignore[return-value]
+
+
 def fresh_import(name: str, archive_path: str) -> object:
-    """Import *name* from *archive_path* through a new importer (caches on disk stay).
+    """Import *name* from *archive_path* as a new process would (caches on disk stay).
 
     As the import system does: find the spec, put the module in sys.modules,
-    execute it there.
+    execute it there.  Packs are dropped from memory first (a new process
+    reads them again) and written after (as at the process's exit).
     """
+    bytecode_cache._forget()
     zipimporter._zip_directory_cache.clear()
     sys.modules.pop(name, None)
     importer = zipimporter.zipimporter(archive_path)
@@ -45,6 +62,7 @@ def fresh_import(name: str, archive_path: str) -> object:
     except BaseException:
         del sys.modules[name]
         raise
+    bytecode_cache.flush()
     return module
 
 
@@ -189,8 +207,9 @@ def test_source_is_compiled_once_then_loaded(tmp_path, cache, monkeypatch):
     path = make_zip(tmp_path / "a.zip", {"mod.py": "def f():\n    return 42\n"})
     first = fresh_import("mod", path)
     assert first.f() == 42  # type: ignore[attr-defined]
-    (saved,) = files_under(cache, ".pyc")
-    assert saved.name == f"mod.{sys.implementation.cache_tag}.pyc"
+    (saved,) = files_under(cache, ".pack")
+    assert saved == pack_file(cache, path)
+    assert set(pack_entries(saved)) == {"mod.py"}
 
     def no_compiling(*args: object) -> object:
         raise AssertionError("the cached code should have been used")
@@ -223,22 +242,44 @@ def test_changed_source_is_recompiled(tmp_path, cache, keep_mtime):
     assert fresh_import("mod", str(path)).value == "new"  # type: ignore[attr-defined]
 
 
+def not_code_entry(intact: bytes) -> bytes:
+    """The pack with its one entry replaced by a valid marshal of something not code."""
+    import marshal
+    import zlib
+
+    ((name, (crc, size, _, _, _)),) = bytecode_cache.parse(intact)[0].items()  # type: ignore[index]
+    blob = marshal.dumps(("not", "code"))
+    raw = marshal.dumps({name: (crc, size, 0, len(blob), zlib.crc32(blob))})
+    header = bytecode_cache.HEADER.pack(
+        bytecode_cache.MAGIC, importlib.util.MAGIC_NUMBER, len(raw), zlib.crc32(raw)
+    )
+    return header + raw + blob
+
+
 @pytest.mark.parametrize(
     "damage",
     [
         lambda b: b[:10],
-        lambda b: b[:16] + b"\x00" * (len(b) - 16),
+        lambda b: b"",
+        lambda b: b[:20] + b"\x00" * (len(b) - 20),
         lambda b: b[:-3],
         lambda b: b"\x00" * 4 + b[4:],
-        lambda b: b[:8] + bytes([b[8] ^ 1]) + b[9:],
-        lambda b: b[:16] + bytes.fromhex("e9") * 3,  # marshal of something not code
+        lambda b: b[:8] + bytes([b[8] ^ 1]) + b[9:],  # importlib magic: another Python's
+        lambda b: b[:16] + bytes([b[16] ^ 1]) + b[17:],  # index checksum
+        lambda b: b[:24] + bytes([b[24] ^ 1]) + b[25:],  # in the index
+        lambda b: b[:-2] + bytes([b[-2] ^ 1]) + b[-1:],  # in the entry
+        not_code_entry,
+        lambda b: b"garbage" * 100,
     ],
-    ids=["short", "zeroed-body", "truncated-body", "bad-magic", "wrong-key", "not-code"],
-)
-def test_corrupt_bytecode_cache_is_ignored_and_rewritten(tmp_path, cache, damage):
+    ids=[
+        "short", "empty", "zeroed-body", "truncated-entry", "bad-magic", "other-python",
+        "index-crc", "index-flip", "entry-flip", "not-code", "garbage",
+    ],
+)  # fmt: skip
+def test_corrupt_pack_is_ignored_and_rewritten(tmp_path, cache, damage):
     path = make_zip(tmp_path / "a.zip", {"mod.py": "value = 7\n"})
     fresh_import("mod", path)
-    (saved,) = files_under(cache, ".pyc")
+    (saved,) = files_under(cache, ".pack")
     intact = saved.read_bytes()
     saved.write_bytes(damage(intact))
     assert fresh_import("mod", path).value == 7  # type: ignore[attr-defined]
@@ -265,12 +306,13 @@ def test_unwritable_cache_entries_still_import(tmp_path, cache, small_index_thre
     key = cachedir.path_key(path)
     (cache / "index" / f"{key}.idx").mkdir(mode=0o700, parents=True)
     (cache / "bytecode").mkdir(mode=0o700)
-    (cache / "bytecode" / key).write_text("not a directory")
+    pack_file(cache, path).mkdir(mode=0o700)
+    (pack_file(cache, path) / "keep").write_text("a directory where the pack goes")
     before = sorted(p.relative_to(cache) for p in cache.rglob("*"))
     for _ in range(2):
         assert fresh_import("mod", path).value == 3  # type: ignore[attr-defined]
     assert sorted(p.relative_to(cache) for p in cache.rglob("*")) == before
-    assert (cache / "bytecode" / key).read_text() == "not a directory"
+    assert (pack_file(cache, path) / "keep").read_text() == "a directory where the pack goes"
 
 
 def test_files_in_place_of_cache_directories(tmp_path, cache, small_index_threshold):
@@ -297,10 +339,12 @@ def test_files_in_place_of_cache_directories(tmp_path, cache, small_index_thresh
 def test_dont_write_bytecode_writes_nothing_but_reads(tmp_path, cache, monkeypatch):
     path = make_zip(tmp_path / "a.zip", {"mod.py": "value = 1\n", "other.py": "value = 2\n"})
     fresh_import("mod", path)
-    assert len(files_under(cache, ".pyc")) == 1
+    (saved,) = files_under(cache, ".pack")
+    written = saved.read_bytes()
     monkeypatch.setattr(sys, "dont_write_bytecode", True)
     fresh_import("other", path)
-    assert len(files_under(cache, ".pyc")) == 1  # nothing new written
+    assert files_under(cache, ".pack") == [saved]
+    assert saved.read_bytes() == written  # nothing new written
     monkeypatch.setattr(bytecode, "compile_source", lambda *a: pytest.fail("not read"))
     assert fresh_import("mod", path).value == 1  # type: ignore[attr-defined]
 
@@ -310,10 +354,11 @@ def test_pycache_prefix_is_honoured(tmp_path, cache, monkeypatch):
     monkeypatch.setattr(sys, "pycache_prefix", str(prefix))
     path = make_zip(tmp_path / "a.zip", {"mod.py": "value = 1\n"})
     fresh_import("mod", path)
-    (saved,) = files_under(prefix, ".pyc")
-    expected = Path(str(prefix) + os.path.abspath(path)) / f"mod.{sys.implementation.cache_tag}.pyc"
-    assert saved == expected
-    assert files_under(cache, ".pyc") == []
+    (saved,) = files_under(prefix, ".pack")
+    # Where the stdlib would put a "<archive>.py"'s cache, as .pack.
+    assert saved == Path(f"{prefix}{os.path.abspath(path)}.{TAG}.pack")
+    assert set(pack_entries(saved)) == {"mod.py"}
+    assert files_under(cache, ".pack") == []
 
 
 @pytest.mark.parametrize("how", ["env", "install"])
@@ -334,7 +379,7 @@ def test_install_relocates_caches(tmp_path, cache, small_index_threshold):
     with zipimporter.install(cache=elsewhere):
         path = make_zip(tmp_path / "a.zip", {"mod.py": "value = 1\n"})
         fresh_import("mod", path)
-    assert len(files_under(elsewhere, ".pyc")) == 1
+    assert len(files_under(elsewhere, ".pack")) == 1
     assert len(files_under(elsewhere, ".idx")) == 1
     assert not cache.exists()
     assert cachedir.cache_root() == str(cache)
@@ -348,7 +393,7 @@ def test_xdg_cache_home_is_the_default_location(tmp_path, monkeypatch):
     assert cachedir.cache_root() == os.path.join(os.path.expanduser("~"), ".cache", "zipimporter")
 
 
-def test_optimization_levels_use_separate_cache_files(tmp_path, cache):
+def test_optimization_levels_use_separate_packs(tmp_path, cache):
     source = 'def f():\n    assert False, "asserts are on"\n    return "asserts are off"\n'
     path = make_zip(tmp_path / "a.zip", {"mod.py": Entry(source, date_time=DATE_TIME)})
     script = textwrap.dedent(
@@ -372,9 +417,8 @@ def test_optimization_levels_use_separate_cache_files(tmp_path, cache):
         assert run.returncode == 0, run.stderr
         outputs.append(run.stdout.strip())
     assert outputs == ["asserts are on", "asserts are off"] * 2
-    names = sorted(p.name for p in files_under(cache, ".pyc"))
-    tag = sys.implementation.cache_tag
-    assert names == [f"mod.{tag}.opt-1.pyc", f"mod.{tag}.pyc"]
+    assert files_under(cache, ".pack") == [pack_file(cache, path, ".opt-1"), pack_file(cache, path)]
+    assert all(set(pack_entries(p)) == {"mod.py"} for p in files_under(cache, ".pack"))
 
 
 def test_processes_filling_the_caches_at_once(tmp_path, cache):
@@ -406,7 +450,8 @@ def test_processes_filling_the_caches_at_once(tmp_path, cache):
     results = [p.communicate(timeout=120) for p in procs]
     assert [p.returncode for p in procs] == [0] * 6, results
     assert {out.strip() for out, _ in results} == {str(sum(range(300)))}
-    assert len(files_under(cache, ".pyc")) == 300
+    (pack,) = files_under(cache, ".pack")
+    assert len(pack_entries(pack)) == 300  # each process compiled all 300: any last write has all
     assert len(files_under(cache, ".idx")) == 1
     assert not list(cache.rglob("*.tmp"))  # every temp file was renamed or removed
     # And what they left behind is valid: a fresh import reads it.
@@ -418,7 +463,6 @@ def test_cache_paths_are_per_archive(tmp_path, cache):
     two = make_zip(tmp_path / "two.zip", {"mod.py": "value = 1\n"})
     fresh_import("mod", one)
     fresh_import("mod", two)
-    saved = files_under(cache, ".pyc")
-    assert len(saved) == 2 and saved[0].parent != saved[1].parent
-    member = read_directory(one)["mod.py"]
-    assert bytecode_cache._path(one, member, one + "/mod.py") in map(str, saved)
+    saved = files_under(cache, ".pack")
+    assert saved == sorted([pack_file(cache, one), pack_file(cache, two)])
+    assert saved[0] != saved[1]

@@ -9,13 +9,20 @@ for its directory) ``find_spec``, ``is_package``, ``get_source``,
 ImportError for a module that is not there, OSError from ``get_data`` for a
 name that is not a member, SyntaxError from compiling a member's (valid-CRC)
 source, and exceptions raised by a module's own code.  Anything else is an
-escape.  Every ZipImportError must also carry the archive's path in ``.path``.
+escape.  Every ZipImportError must also carry the archive's path in ``.path``
+(or, from an importer for a path inside it, that of an archive inside it,
+named in the message: a member named by such a path is opened as an archive).
 A case also fails if it takes longer than ``CASE_SECONDS`` (a ``SIGALRM``
 kills it after ``HARD_SECONDS``), or if its tracemalloc peak exceeds 64 MiB +
 4 x the archive's size (``memory_bound``).
 
 Besides the seeded batch (``test_mutated_archives``, in chunks that each collect
-all their failures before reporting them): every base archive cut at every
+all their failures before reporting them): a smaller batch reached the other
+ways an archive can be (``test_mutated_archives_nested_and_in_memory``: as a
+stored member of a valid outer archive, read in place; as a deflated one,
+decompressed into memory; and as bytes given to ``zipimporter.from_bytes``,
+each judged against that path entry's archive, ``outer.zip/inner.zip`` or
+``<memory:case>``), every base archive cut at every
 structure boundary (and one byte either side), archives written record by
 record from a hypothesis strategy, a smaller batch with the on-disk caches on
 (nothing may be written outside the cache directory), deterministic bombs, and
@@ -34,8 +41,9 @@ On 3.12+ (``sys.monitoring``) a MemoryError that src catches and never passes
 on is found and fails the case too.  Environment variables:
 
 ``ZIPIMPORTER_FUZZ_CASES``
-    seeded cases in all (default 2000); e.g. ``ZIPIMPORTER_FUZZ_CASES=200000
-    pytest -p no:cacheprovider tests/test_hostile.py -k mutated`` for a long run
+    seeded cases in all (default 2000; a tenth of that more per nested or
+    in-memory way); e.g. ``ZIPIMPORTER_FUZZ_CASES=200000 pytest -p
+    no:cacheprovider tests/test_hostile.py -k mutated`` for a long run
 ``ZIPIMPORTER_FUZZ_SEED``
     the first seed (default 0), to explore other seeds
 ``ZIPIMPORTER_FUZZ_CHUNK``
@@ -70,6 +78,7 @@ import threading
 import time
 import tracemalloc
 import warnings
+import zipfile
 import zlib
 from collections import Counter
 from collections.abc import Callable, Iterator
@@ -82,7 +91,8 @@ from hypothesis import HealthCheck, given, settings
 
 import hostile
 import zipimporter
-from conftest import pyc
+from conftest import Entry, pyc, zip_bytes
+from zipimporter import bytecode_cache
 
 SEP = os.sep
 CASES = int(os.environ.get("ZIPIMPORTER_FUZZ_CASES", "2000"))
@@ -235,7 +245,7 @@ class Exerciser:
                 Failure(self.case, what, "memory", "MemoryError", message, _where(memory))
             )
             return
-        if isinstance(exc, zipimporter.ZipImportError) and exc.path != self.archive:
+        if isinstance(exc, zipimporter.ZipImportError) and not self.is_ours(exc.path):
             message = f"path={exc.path!r}: {exc}"
             self.failures.append(
                 Failure(self.case, what, "path", type(exc).__name__, message, _where(exc))
@@ -257,6 +267,13 @@ class Exerciser:
             return  # raised by the module's own code
         self.failures.append(
             Failure(self.case, what, kind, type(exc).__name__, str(exc), _where(exc))
+        )
+
+    def is_ours(self, path: object) -> bool:
+        """Whether *path* is the archive, or an archive inside it (a member that an
+        importer for a path inside the archive opened as one)."""
+        return path == self.archive or (
+            isinstance(path, str) and path.startswith(self.archive + SEP)
         )
 
     def judge_caught_memory_errors(self) -> None:
@@ -642,7 +659,57 @@ def _watching_marshal(hits: list[str]) -> Iterator[None]:
         marshal.loads = real
 
 
-def _memory_failure(archive: str, label: str, data: bytes, peak: int, call: str) -> Failure:
+#: The ways a mutated archive is reached besides as a file of its own: as a member of a
+#: valid outer archive, stored (read in place) or deflated (decompressed into memory), and
+#: as bytes given to ``zipimporter.from_bytes``.
+NESTED_MODES = ("stored", "deflated", "memory")
+MEMORY_ENTRY = "<memory:case>"
+
+
+def place_case(path: Path, data: bytes, mode: str) -> str:
+    """Put *data* where *mode* says (a file at *path*, or inside an outer archive written
+    beside it); return the path of the archive to exercise."""
+    if mode == "file":
+        path.write_bytes(data)
+        return str(path)
+    if mode == "memory":
+        return MEMORY_ENTRY
+    method = zipfile.ZIP_STORED if mode == "stored" else zipfile.ZIP_DEFLATED
+    outer = path.with_name("outer.zip")
+    outer.write_bytes(
+        zip_bytes({"first.txt": b"before\n", "inner.zip": Entry(data, compress_type=method)})
+    )
+    return str(outer) + SEP + "inner.zip"
+
+
+def exercise_placed(ex: Exerciser, data: bytes, mode: str) -> None:
+    """:func:`exercise`, the bytes given to ``from_bytes`` first (and forgotten after) in memory."""
+    if mode != "memory":
+        exercise(ex)
+        return
+    entry = ex.call("from_bytes(data)", zipimporter.from_bytes, data, "case")
+    if entry is _FAILED:
+        return
+    try:
+        if entry != ex.archive:
+            ex.failures.append(Failure(ex.case, "from_bytes(data)", "escape", message=entry))
+            return
+        exercise(ex)
+    finally:
+        zipimporter.forget_bytes(entry)
+
+
+def _drop_indexes(archive: str) -> None:
+    """Forget the indexes of *archive*, of the outer archive holding it and of those in it."""
+    root = archive.removesuffix(SEP + "inner.zip")
+    inside = root + SEP
+    for key in [k for k in zipimporter._zip_directory_cache if k == root or k.startswith(inside)]:
+        del zipimporter._zip_directory_cache[key]
+
+
+def _memory_failure(
+    archive: str, label: str, data: bytes, peak: int, call: str, mode: str = "file"
+) -> Failure:
     """A memory failure, with where the case runs out of memory with the bound as its cap."""
     message = f"tracemalloc peak {peak / MiB:.1f} MiB for a {len(data)}-byte archive"
     failure = Failure(label, call, "memory", message=message)
@@ -652,10 +719,10 @@ def _memory_failure(archive: str, label: str, data: bytes, peak: int, call: str)
         with address_space_guard(memory_bound(len(data))) as guarded:
             if guarded:
                 with _watching_marshal(hits), hard_timeout(HARD_SECONDS):
-                    exercise(rerun)
+                    exercise_placed(rerun, data, mode)
     except HardTimeout:
         pass
-    zipimporter._zip_directory_cache.pop(archive, None)
+    _drop_indexes(archive)
     found = [f for f in rerun.failures if f.exc_type == "MemoryError"]
     if found:
         failure.call, failure.exc_type, failure.where = found[0].call, "MemoryError", found[0].where
@@ -666,11 +733,16 @@ def _memory_failure(archive: str, label: str, data: bytes, peak: int, call: str)
     return failure
 
 
-def run_case(path: Path, data: bytes, label: str, test: str = "") -> list[Failure]:
-    """Exercise *data* written at *path* under the time and memory limits; return failures."""
-    path.write_bytes(data)
-    archive = str(path)
-    zipimporter._zip_directory_cache.pop(archive, None)
+def run_case(
+    path: Path, data: bytes, label: str, test: str = "", mode: str = "file"
+) -> list[Failure]:
+    """Exercise *data* under the time and memory limits; return failures.
+
+    *mode* says how it is reached: ``file`` (written at *path*) or one of
+    :data:`NESTED_MODES` (an outer archive written beside *path*, or memory).
+    """
+    archive = place_case(path, data, mode)
+    _drop_indexes(archive)
     ex = Exerciser(archive, label)
     tracemalloc.reset_peak()
     before = tracemalloc.get_traced_memory()[0]
@@ -681,18 +753,18 @@ def run_case(path: Path, data: bytes, label: str, test: str = "") -> list[Failur
             address_space_guard(memory_cap(len(data))),
             hard_timeout(HARD_SECONDS),
         ):
-            exercise(ex)
+            exercise_placed(ex, data, mode)
     except HardTimeout as exc:
         ex.failures.append(Failure(label, ex.current, "hang", "HardTimeout", str(exc)))
     seconds = time.monotonic() - start
     ex.judge_caught_memory_errors()
     peak = tracemalloc.get_traced_memory()[1] - before if tracemalloc.is_tracing() else 0
-    zipimporter._zip_directory_cache.pop(archive, None)
+    _drop_indexes(archive)
     if seconds > CASE_SECONDS:
         message = f"took {seconds:.2f} s; the slowest call took {ex.slowest[0]:.2f} s"
         ex.failures.append(Failure(label, ex.slowest[1], "slow", message=message))
     if peak > memory_bound(len(data)):
-        ex.failures.append(_memory_failure(archive, label, data, peak, ex.peak[1]))
+        ex.failures.append(_memory_failure(archive, label, data, peak, ex.peak[1], mode))
     _classify(ex.failures, data)
     STATS.record(test, label, seconds, peak, ex)
     return ex.failures
@@ -749,6 +821,24 @@ def test_mutated_archives_with_caches(tmp_path, monkeypatch):
         failure = Failure(f"seeds {CACHED_SEEDS}", "(whole batch)", "write", message=str(stray))
         _classify([failure], b"")
         failures.append(failure)
+    assert_no_failures(failures, len(cases))
+
+
+NESTED_CASES = max(CASES // 10, 1)
+
+
+@pytest.mark.parametrize("mode", NESTED_MODES)
+def test_mutated_archives_nested_and_in_memory(tmp_path, no_caches, mode):
+    """Other seeds, each archive reached as *mode* says: a member of a valid outer archive
+    (stored: read in place; deflated: decompressed into memory) or bytes in memory."""
+    first = 2_000_000 + 1_000_000 * NESTED_MODES.index(mode) + FIRST_SEED
+    cases = [hostile.make_case(seed) for seed in range(first, first + NESTED_CASES)]
+    failures = []
+    with tracing():
+        for case in cases:
+            failures += run_case(
+                tmp_path / "case.zip", case.data, f"{mode}: {case.label}", f"mutated, {mode}", mode
+            )
     assert_no_failures(failures, len(cases))
 
 
@@ -1164,10 +1254,12 @@ def test_bytecode_cache_stays_in_its_directory(tmp_path, monkeypatch):
     members = [(b"../../../../evil.py", b"value = 1\n", 0), (b"good.py", b"value = 2\n", 0)]
     archive.write_bytes(hostile.build(hostile.simple_zip(members)).data)
     _import_if_found(zipimporter.zipimporter(str(archive) + SEP + SEP.join([".."] * 4)), "evil")
+    bytecode_cache.flush()  # what exit does
     written = [p for p in tmp_path.rglob("*") if p.is_file() and p != archive]
     assert [p for p in written if cache not in p.parents] == []
     # The same setup does write the cache, for a plain member.
     assert _import_if_found(zipimporter.zipimporter(str(archive)), "good") == 2
+    bytecode_cache.flush()
     assert [p for p in tmp_path.rglob("*") if p.is_file() and cache in p.parents]
 
 
@@ -1188,10 +1280,12 @@ def test_bytecode_cache_never_stands_in_for_a_file_outside_the_archive(tmp_path,
     members = [(b"../real.py", b"value = 1\n", 0), (b"good.py", b"value = 2\n", 0)]
     archive.write_bytes(hostile.build(hostile.simple_zip(members)).data)
     _import_if_found(zipimporter.zipimporter(str(archive) + SEP + ".."), "real")
+    bytecode_cache.flush()
     real = tmp_path / "real.py"
     assert not Path(importlib.util.cache_from_source(str(real))).exists()
     # The same setup does write under the prefix, for a plain member.
     assert _import_if_found(zipimporter.zipimporter(str(archive)), "good") == 2
+    bytecode_cache.flush()
     assert [p for p in prefix.rglob("*") if p.is_file()]
 
 

@@ -11,8 +11,16 @@ from __future__ import annotations
 from .errors import ZipImportError
 from .hooks import install, installed, uninstall
 from .importer import _zip_directory_cache as _zip_directory_cache
-from .importer import zipimporter
+from .importer import forget_bytes, from_bytes, zipimporter
 
 __version__ = "0.1.0"
 
-__all__ = ["ZipImportError", "install", "installed", "uninstall", "zipimporter"]
+__all__ = [
+    "ZipImportError",
+    "forget_bytes",
+    "from_bytes",
+    "install",
+    "installed",
+    "uninstall",
+    "zipimporter",
+]

@@ -6,6 +6,12 @@ archive comment, with or without ZIP64 records, with data prepended as in a
 read one member with its local header checked against the central directory
 and its CRC-32 verified.
 
+An archive need not be a whole file: a :class:`Source` says where its bytes
+are when they are a window of a file (an archive stored inside another, read
+in place), or bytes in memory (an archive decompressed from another, or given
+to ``zipimporter.from_bytes``).  Every offset in the archive is then relative
+to the window, and no read goes outside it.
+
 The index keeps the central directory bytes and a ``name -> record offset``
 dict; a member's other fields are decoded only when it is looked up, so opening
 a big archive costs one read and one short loop.
@@ -24,17 +30,24 @@ from .errors import ZipImportError
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from collections.abc import Iterator, KeysView
+    from typing import IO
 
 __all__ = [
+    "ARCHIVE_KEEPS_CHANGING",
     "DEFAULT_MAX_MEMBER_SIZE",
+    "ENCRYPTED",
+    "NESTED_UNREADABLE",
+    "NOT_AN_ARCHIVE_MEMBER",
     "ArchiveChanged",
     "DirectoryIndex",
     "Layout",
     "Member",
+    "Source",
     "build_table",
     "check_same_file",
     "locate",
     "max_member_size",
+    "nested_source",
     "read_central_directory",
     "read_directory",
     "read_member",
@@ -127,6 +140,8 @@ _CD_NAME_AT = _CD_HEADER_SIZE
 # The fields build_table needs, in one unpack: signature (at 0), compressed
 # size (20), name, extra and comment lengths (28, 30, 32), local header offset (42).
 _CENTRAL_LENGTHS = struct.Struct("<I16xI4xHHH8xI")
+# The lengths a walk over the names needs: name, extra and comment (at 28, 30, 32).
+_CENTRAL_NAME_LENGTHS = struct.Struct("<28xHHH")
 #
 # Local file header (APPNOTE 4.3.7), before each member's data:
 #    0  4   0  signature "PK\3\4"
@@ -144,6 +159,8 @@ _CENTRAL_LENGTHS = struct.Struct("<I16xI4xHHH8xI")
 _LOCAL = struct.Struct("<IHHHHHIIIHH")
 _LOCAL_SIG = 0x04034B50
 _LOCAL_HEADER_SIZE = _LOCAL.size  # 30
+_LOCAL_NAME_LEN_AT = 26
+_LOCAL_LENGTHS = struct.Struct("<HH")  # name and extra field lengths, at 26
 #
 # Extra fields (APPNOTE 4.5.1), back to back in a header's extra field:
 #    0  2      header ID
@@ -305,11 +322,94 @@ def check_same_file(archive: str, st: os.stat_result, expect: os.stat_result) ->
         raise ArchiveChanged(archive)
 
 
+#: The archive changed on disk again while an operation was being redone for a change.
+ARCHIVE_KEEPS_CHANGING = "archive changed on disk twice while being read: {archive!r}"
+
+#: A directory member asked to be opened as an archive (``outer.zip/dir/``).
+NOT_AN_ARCHIVE_MEMBER = "can't open directory {member!r} of {outer!r} as an archive: {archive!r}"
+#: A member with the encryption flag (``where`` names the member and its archive).
+ENCRYPTED = "encrypted members are not supported: {where}"
+
+
 def _fail(archive: str, what: str) -> ZipImportError:
     return ZipImportError(f"{what}: {archive!r}", path=archive)
 
 
-def locate(fp: io.BufferedIOBase, archive: str) -> Layout:
+class Source:
+    """Where an archive's bytes are, when they are not simply the file at its path.
+
+    The archive is bytes ``[base, base + size)`` of *buffer* (bytes in memory)
+    or, without one, of the file *file*.  *file* is also the file whose stat
+    (*stat*, taken when the source was made) says whether the archive may
+    have changed: None for bytes given in memory, which never change.
+    """
+
+    __slots__ = ("base", "buffer", "file", "size", "stat")
+
+    def __init__(
+        self,
+        file: str | None,
+        buffer: memoryview | None,
+        base: int,
+        size: int,
+        stat: os.stat_result | None,
+    ) -> None:
+        self.file = file
+        self.buffer = buffer
+        self.base = base
+        self.size = size
+        self.stat = stat
+
+    def __repr__(self) -> str:
+        where = "memory" if self.buffer is not None else repr(self.file)
+        return f"Source({where}, base={self.base}, size={self.size})"
+
+
+class _Window:
+    """A read-only file over a :class:`Source`: offsets relative to its base, nothing past its end.
+
+    *fp* is the open file when the source has no buffer.  Reads from a buffer
+    copy only the bytes asked for.
+    """
+
+    __slots__ = ("_base", "_buffer", "_fp", "_pos", "_size")
+
+    def __init__(self, source: Source, fp: IO[bytes] | None) -> None:
+        self._fp = fp
+        self._buffer = source.buffer
+        self._base = source.base
+        self._size = source.size
+        self._pos = 0
+
+    def seek(self, pos: int, whence: int = os.SEEK_SET) -> int:
+        if whence == os.SEEK_END:
+            pos += self._size
+        elif whence == os.SEEK_CUR:
+            pos += self._pos
+        if pos < 0:
+            raise ValueError("negative seek position")
+        self._pos = pos
+        return pos
+
+    def tell(self) -> int:
+        return self._pos
+
+    def read(self, n: int = -1) -> bytes:
+        start = self._pos
+        end = self._size if n < 0 else min(self._size, start + n)
+        if end <= start:
+            return b""
+        if self._buffer is not None:
+            data = bytes(self._buffer[self._base + start : self._base + end])
+        else:
+            assert self._fp is not None
+            self._fp.seek(self._base + start)
+            data = self._fp.read(end - start)
+        self._pos = start + len(data)
+        return data
+
+
+def locate(fp: io.BufferedIOBase | _Window, archive: str) -> Layout:
     """Find and check the end-of-central-directory records of an open archive.
 
     ZipImportError (``path`` = *archive*) is raised when the file can't be
@@ -370,7 +470,12 @@ def locate(fp: io.BufferedIOBase, archive: str) -> Layout:
 
 
 def _read_eocd64(
-    fp: io.BufferedIOBase, tail: bytes, tail_start: int, loc_at: int, offset: int, archive: str
+    fp: io.BufferedIOBase | _Window,
+    tail: bytes,
+    tail_start: int,
+    loc_at: int,
+    offset: int,
+    archive: str,
 ) -> tuple[tuple[int, ...], int]:
     """Return the ZIP64 end record's fields and its absolute position."""
     # Usually right before the locator; the locator's own offset is relative
@@ -417,11 +522,24 @@ class DirectoryIndex:
     is decoded: ``get()`` and ``[]`` when the member's ZIP64 extra field is
     too short for its overflowed fields or its data would lie past the start
     of the central directory; ``keys()`` (and iterating, ``items()``,
-    ``values()``) when a name flagged UTF-8 isn't.  ``in`` and ``len()``
-    never raise.
+    ``values()``) when a name flagged UTF-8 isn't.  ``in``, ``len()`` and
+    :meth:`is_dir` never raise.
+
+    The mapping holds the central directory's members only, as the stdlib's
+    directory on 3.11-3.13 does; directories that exist only as a prefix of
+    member names (implicit directories, which CPython 3.14 adds to its
+    directory) are answered by :meth:`is_dir`.
+
+    *source* is where the archive's bytes are when they aren't the whole file
+    at *archive* (see :class:`Source`); *stat* is the stat of the file whose
+    change means the archive may have changed (the outer file of a nested
+    archive; None in memory).
     """
 
-    __slots__ = ("_count", "_mask", "_others", "_records", "_table", "archive", "layout", "stat")
+    __slots__ = (
+        "_count", "_dirs", "_mask", "_others", "_records", "_table", "archive", "layout",
+        "memo", "source", "stat",
+    )  # fmt: skip
 
     def __init__(
         self,
@@ -431,10 +549,15 @@ class DirectoryIndex:
         table: memoryview | dict[bytes, int],
         count: int,
         stat: os.stat_result | None = None,
+        source: Source | None = None,
     ) -> None:
         self.archive = archive
         self.layout = layout
         self.stat = stat
+        self.source = source
+        #: Facts its users derive from this index, once (e.g. "has extension modules").
+        self.memo: dict[str, object] = {}
+        self._dirs: set[str] | None = None  # implicit directories, built when needed
         self._records = records
         self._table = table
         self._mask = len(table) - 1
@@ -495,6 +618,80 @@ class DirectoryIndex:
 
     def __contains__(self, name: object) -> bool:
         return self._find(name) >= 0
+
+    def extra(self, name: str) -> bytes:
+        """The central directory extra field of member *name* (``b""`` if it isn't one).
+
+        Never raises: for a record whose lengths run past the directory, what
+        is there is returned.
+        """
+        pos = self._find(name)
+        if pos < 0:
+            return b""
+        rec = self._records
+        nlen, elen, _ = _CENTRAL_NAME_LENGTHS.unpack_from(rec, pos)
+        at = pos + _CD_NAME_AT + nlen
+        return bytes(rec[at : at + elen])
+
+    def is_dir(self, name: str) -> bool:
+        """Whether *name* (ending with ``os.sep``) is a directory of the archive.
+
+        A directory entry of its own, or an implicit directory: the parent
+        of a member (at any depth) with no entry of its own, as CPython 3.14's
+        zipimport counts them (gh-59110).  The implicit ones are derived from
+        the names once per index, the first time a name isn't an entry.
+        """
+        if self._find(name) >= 0:
+            return True
+        dirs = self._dirs
+        if dirs is None:
+            dirs = self._dirs = self._implicit_dirs()
+        return name in dirs
+
+    def _implicit_dirs(self) -> set[str]:
+        """Every parent directory of every name, as CPython 3.14's ``_read_directory`` adds them.
+
+        One pass over the records (about a third of what opening costs per
+        entry): a name's parent is sliced from the records only when it
+        differs from the previous name's, and its own parents are walked only
+        when it is new.  Names that can't be decoded imply no directory a
+        ``str`` could name.
+        """
+        rec = self._records
+        scan = _CENTRAL_NAME_LENGTHS.unpack_from
+        found: dict[bytes, int] = {}  # raw directory name -> record of a name implying it
+        last = b""
+        pos = 0
+        try:
+            for _ in range(self.layout.entries):
+                nlen, elen, clen = scan(rec, pos)
+                start = pos + _CD_NAME_AT
+                end = start + nlen
+                record, pos = pos, end + elen + clen
+                while end > start and rec[end - 1] == 0x2F:  # a directory's own '/'s
+                    end -= 1
+                i = rec.rfind(b"/", start, end)
+                if i < 0:
+                    continue
+                parent = rec[start : i + 1]
+                if parent == last:
+                    continue
+                last = parent
+                while parent not in found:
+                    found[parent] = record
+                    i = parent.rstrip(b"/").rfind(b"/")
+                    if i < 0:
+                        break
+                    parent = parent[: i + 1]
+        except struct.error:
+            pass  # build_table has checked the records this far
+        dirs = set()
+        for raw, record in found.items():
+            try:
+                dirs.add(_decode_name(raw, _flags(rec, record), self.archive))
+            except ZipImportError:
+                continue
+        return dirs
 
     def get(self, name: str, default: Member | None = None) -> Member | None:
         pos = self._find(name)
@@ -601,21 +798,31 @@ def _sizes(
     return usize, csize, offset
 
 
-def _open(archive: str) -> io.BufferedReader:
+def _open(path: str, archive: str | None = None) -> io.BufferedReader:
+    """*path* opened for reading; if it can't be, ZipImportError naming *archive* (or *path*)."""
     try:
-        return io.open_code(archive)  # type: ignore[return-value]
+        return io.open_code(path)  # type: ignore[return-value]
     except (OSError, ValueError):
-        raise _fail(archive, "can't open Zip file") from None
+        raise _fail(path if archive is None else archive, "can't open Zip file") from None
 
 
-def read_central_directory(archive: str) -> tuple[Layout, bytes, os.stat_result]:
+def read_central_directory(
+    archive: str, source: Source | None = None
+) -> tuple[Layout, bytes, os.stat_result | None]:
     """The end records, the central directory's bytes and the stat of *archive*.
 
     One open, the reads of :func:`locate`, and one read of the whole central
     directory.  ZipImportError (``path`` = *archive*) is raised when the file
     can't be opened or read, when :func:`locate` raises, and when the file
     ends before the central directory does.
+
+    With a *source*, the archive is read from there (offsets relative to its
+    window) and the stat returned is the source's (None for bytes in memory);
+    :class:`ArchiveChanged` is raised if the source's file is no longer the
+    one it was made from.
     """
+    if source is not None:
+        return _read_central_directory_in(archive, source)
     with _open(archive) as fp:
         # GH-87235: restore the offset, as the stdlib does, in case the file
         # descriptor is shared (/dev/fd/N).
@@ -636,6 +843,34 @@ def read_central_directory(archive: str) -> tuple[Layout, bytes, os.stat_result]
     if len(records) != layout.cd_size:
         raise _fail(archive, "truncated central directory")
     return layout, records, st
+
+
+def _read_central_directory_in(
+    archive: str, source: Source
+) -> tuple[Layout, bytes, os.stat_result | None]:
+    """:func:`read_central_directory` of an archive that is a window of a file or buffer."""
+    try:
+        if source.buffer is not None:
+            if source.file is not None and source.stat is not None:
+                check_same_file(archive, os.stat(source.file), source.stat)
+            window = _Window(source, None)
+            layout = locate(window, archive)
+            window.seek(layout.cd_start)
+            records = window.read(layout.cd_size)
+        else:
+            assert source.file is not None
+            with _open(source.file, archive) as fp:
+                if source.stat is not None:
+                    check_same_file(archive, os.fstat(fp.fileno()), source.stat)
+                window = _Window(source, fp)
+                layout = locate(window, archive)
+                window.seek(layout.cd_start)
+                records = window.read(layout.cd_size)
+    except OSError as exc:
+        raise _fail(archive, f"can't read Zip file ({exc.strerror or exc})") from None
+    if len(records) != layout.cd_size:
+        raise _fail(archive, "truncated central directory")
+    return layout, records, source.stat
 
 
 def read_directory(archive: str) -> DirectoryIndex:
@@ -773,13 +1008,20 @@ def _check_extents(records: bytes, count: int, archive: str) -> int:
     return free
 
 
-def read_member(archive: str, member: Member, expect: os.stat_result | None = None) -> bytes:
+def read_member(
+    archive: str,
+    member: Member,
+    expect: os.stat_result | None = None,
+    source: Source | None = None,
+) -> bytes:
     """Return the uncompressed bytes of *member*, checked against its CRC-32.
 
     With *expect* (the archive's stat when it was indexed), an archive that
     has been replaced or rewritten since raises :class:`ArchiveChanged` (an
     internal signal, not an ImportError) before any of its bytes are used;
-    without it, it is never raised.
+    without it, it is never raised.  With a *source* the member is read from
+    there (``DirectoryIndex.source``), never from outside its window, and
+    *expect* is compared with the stat of the source's file.
 
     ZipImportError (``path`` = *archive*, the message naming the member and
     the archive) is raised when the member is encrypted, declares more than
@@ -791,32 +1033,81 @@ def read_member(archive: str, member: Member, expect: os.stat_result | None = No
     """
     where = f"{member.name!r} in {archive!r}"
     if member.flags & FLAG_ENCRYPTED:
-        raise ZipImportError(f"encrypted members are not supported: {where}", path=archive)
+        raise ZipImportError(ENCRYPTED.format(where=where), path=archive)
     limit = max_member_size()
     if member.file_size > limit:
         raise ZipImportError(
             MEMBER_TOO_BIG.format(size=member.file_size, limit=limit, where=where), path=archive
         )
-    nlen = len(member.raw_name)
-    want = _LOCAL_HEADER_SIZE + nlen + member.compressed_size + _LOCAL_SLACK
+    want = _LOCAL_HEADER_SIZE + len(member.raw_name) + member.compressed_size + _LOCAL_SLACK
+    buf: bytes | memoryview
     try:
-        with io.open_code(archive) as fp:
-            if expect is not None:
-                check_same_file(archive, os.fstat(fp.fileno()), expect)
-            fp.seek(member.header_offset)
-            buf = fp.read(want)
-            if len(buf) < _LOCAL_HEADER_SIZE:
-                raise ZipImportError(f"truncated local file header: {where}", path=archive)
-            (sig, _, flags, method, _, _, crc, csize, usize, lnlen, lelen) = _LOCAL.unpack_from(buf)
-            # The one read guessed the local extra field's length; read what it missed.
-            data_at = _LOCAL_HEADER_SIZE + lnlen + lelen
-            missing = data_at + member.compressed_size - len(buf)
-            if missing > 0:
-                buf += fp.read(missing)
+        if source is None:
+            with io.open_code(archive) as fp:
+                if expect is not None:
+                    check_same_file(archive, os.fstat(fp.fileno()), expect)
+                buf = _read_local(fp, member.header_offset, want, member.compressed_size)
+        else:
+            buf = _read_local_in(archive, source, member, want, expect)
     except OSError as exc:
         raise ZipImportError(
             f"can't read Zip file ({exc.strerror or exc}): {where}", path=archive
         ) from None
+    data_at = _check_local_header(buf, member, where, archive)
+    raw = memoryview(buf)[data_at : data_at + member.compressed_size]  # no copy
+    if len(raw) != member.compressed_size:
+        raise ZipImportError(f"truncated member data: {where}", path=archive)
+    data = decompress(raw, member.method, member.file_size, path=archive, where=where)
+    if zlib.crc32(data) != member.crc:
+        raise ZipImportError(f"bad CRC-32: {where}", path=archive)
+    return data
+
+
+def _read_local(fp: IO[bytes] | _Window, offset: int, want: int, csize: int) -> bytes:
+    """The local record at *offset*: header, name, extra field and (at most) *csize* data bytes.
+
+    One read of *want* bytes guesses the local extra field's length (as long
+    as the central one, plus slack); a longer one costs a second read.
+    """
+    fp.seek(offset)
+    buf = fp.read(want)
+    if len(buf) >= _LOCAL_HEADER_SIZE:
+        lnlen, lelen = _LOCAL_LENGTHS.unpack_from(buf, _LOCAL_NAME_LEN_AT)
+        missing = _LOCAL_HEADER_SIZE + lnlen + lelen + csize - len(buf)
+        if missing > 0:
+            buf += fp.read(missing)
+    return buf
+
+
+def _read_local_in(
+    archive: str, source: Source, member: Member, want: int, expect: os.stat_result | None
+) -> bytes | memoryview:
+    """:func:`_read_local` of a member of an archive held in *source* (OSError if unreadable).
+
+    From a buffer, a view up to the end of the window: nothing is copied.
+    """
+    if source.buffer is not None:
+        if expect is not None and source.file is not None:
+            check_same_file(archive, os.stat(source.file), expect)
+        return source.buffer[source.base + member.header_offset : source.base + source.size]
+    assert source.file is not None
+    with io.open_code(source.file) as fp:
+        if expect is not None:
+            check_same_file(archive, os.fstat(fp.fileno()), expect)
+        window = _Window(source, fp)
+        return _read_local(window, member.header_offset, want, member.compressed_size)
+
+
+def _check_local_header(buf: bytes | memoryview, member: Member, where: str, archive: str) -> int:
+    """Where the data starts in *buf*, a local record checked against the central directory.
+
+    ZipImportError (``path`` = *archive*) when the header is truncated, its
+    signature is wrong, or its name, method, sizes or CRC-32 disagree with
+    the central directory's (sizes and CRC only without a data descriptor).
+    """
+    if len(buf) < _LOCAL_HEADER_SIZE:
+        raise ZipImportError(f"truncated local file header: {where}", path=archive)
+    (sig, _, flags, method, _, _, crc, csize, usize, lnlen, lelen) = _LOCAL.unpack_from(buf)
     if sig != _LOCAL_SIG:
         raise ZipImportError(f"bad local file header: {where}", path=archive)
     if buf[_LOCAL_HEADER_SIZE : _LOCAL_HEADER_SIZE + lnlen] != member.raw_name:
@@ -837,10 +1128,65 @@ def read_member(archive: str, member: Member, expect: os.stat_result | None = No
             f"local header sizes or CRC do not match the central directory: {where}",
             path=archive,
         )
-    raw = memoryview(buf)[data_at : data_at + member.compressed_size]  # no copy
-    if len(raw) != member.compressed_size:
-        raise ZipImportError(f"truncated member data: {where}", path=archive)
-    data = decompress(raw, member.method, member.file_size, path=archive, where=where)
-    if zlib.crc32(data) != member.crc:
-        raise ZipImportError(f"bad CRC-32: {where}", path=archive)
-    return data
+    return _LOCAL_HEADER_SIZE + lnlen + lelen
+
+
+#: An archive inside another (``outer.zip/inner.zip``) whose member can't be read.
+NESTED_UNREADABLE = "can't open nested archive {archive!r}: {error}"
+
+
+def nested_source(index: DirectoryIndex, member: Member, archive: str) -> Source:
+    """Where the archive held in *member* of *index* is, for reading it as archive *archive*.
+
+    A stored member is read in place: a window of the same file (or buffer)
+    as *index*, starting at the member's data, after its local header has
+    been checked; its data is not read (nor its CRC-32 checked) as a whole.
+    A compressed member is read with :func:`read_member` (CRC-32 checked,
+    at most :func:`max_member_size` bytes) and kept in memory.  Either way
+    the source's stat is *index*'s: a change of the outer file is a change
+    of the archive inside it.
+
+    ZipImportError (``path`` = *archive*) is raised when the member is a
+    directory, or can't be read as :func:`read_member` says (encrypted, ...;
+    the message naming *archive*); :class:`ArchiveChanged` when *index*'s
+    file has changed since it was indexed.
+    """
+    outer = index.archive
+    if member.is_dir:
+        raise ZipImportError(
+            NOT_AN_ARCHIVE_MEMBER.format(member=member.name, outer=outer, archive=archive),
+            path=archive,
+        )
+    parent = index.source
+    file = outer if parent is None else parent.file
+    where = f"{member.name!r} in {outer!r}"
+    try:
+        if member.method != 0 or member.flags & FLAG_ENCRYPTED:
+            data = read_member(outer, member, index.stat, parent)
+            return Source(file, memoryview(data), 0, len(data), index.stat)
+        want = _LOCAL_HEADER_SIZE + len(member.raw_name) + _LOCAL_SLACK
+        buf: bytes | memoryview
+        try:
+            if parent is None:
+                with io.open_code(outer) as fp:
+                    if index.stat is not None:
+                        check_same_file(outer, os.fstat(fp.fileno()), index.stat)
+                    buf = _read_local(fp, member.header_offset, want, 0)
+            else:
+                buf = _read_local_in(outer, parent, member, want, index.stat)
+        except OSError as exc:
+            raise ZipImportError(
+                f"can't read Zip file ({exc.strerror or exc}): {where}", path=outer
+            ) from None
+        start = member.header_offset + _check_local_header(buf, member, where, outer)
+        if member.compressed_size != member.file_size:
+            raise ZipImportError(f"stored member's sizes differ: {where}", path=outer)
+        if start + member.compressed_size > index.layout.cd_start:
+            raise ZipImportError(f"truncated member data: {where}", path=outer)
+    except ZipImportError as exc:
+        raise ZipImportError(
+            NESTED_UNREADABLE.format(archive=archive, error=exc), path=archive
+        ) from None
+    if parent is None:
+        return Source(file, None, start, member.compressed_size, index.stat)
+    return Source(file, parent.buffer, parent.base + start, member.compressed_size, index.stat)

@@ -1,10 +1,30 @@
 """Building archives made for importing: ``zipimporter build``.
 
-Deterministic: entries are sorted, every timestamp is fixed (1980-01-01, or
+Deterministic: entries are sorted (by name; in a bundle of 2,048 entries or
+more by name length, then name, with the archive comment describing that
+layout: the embedded index of :mod:`.index_cache`), every timestamp is fixed (1980-01-01, or
 ``SOURCE_DATE_EPOCH``), permissions are normalised, and compiled files are
-hash-based, so the same inputs give byte-identical archives.  Every directory
-gets an explicit entry, which is how zipimport (ours and the stdlib's) sees
-namespace packages.
+hash-based, so the same inputs give byte-identical archives (with the same
+zlib, bz2, lzma or zstd library).  Every directory gets an explicit entry,
+which is how zipimport (ours and the stdlib's) sees namespace packages.
+
+zstd members (method 93, ``--compression zstd``) are compressed here with
+``compression.zstd`` (3.14) or ``backports.zstd`` (the ``zstd`` extra) and
+written through :mod:`zipfile` as stored data whose headers then say what it
+is: zipfile before 3.14 can't write them, and 3.14's streams frames without
+their size, which ask every reader for the level's whole window (2 MiB at
+the default level, 128 MiB at level 22) however small the member.  The
+frames here are one-shot, at zstd's default level, with the content size in
+them, so a reader needs no more window than the member's size.
+
+Compiled files: ``--compile`` puts a ``.pyc`` beside each ``.py`` (the layout
+zipimport reads), for the running Python or one ``--compile-python``.
+``--pycache`` (or more than one ``--compile-python``) writes the PEP 3147
+layout instead, ``pkg/__pycache__/mod.<cache tag>.pyc`` for each interpreter,
+so one bundle has precompiled code for several Python versions; zipimporter
+uses such a ``.pyc`` when its source is in the archive.  The stub and runtime
+of a self-contained bundle get a ``.pyc`` beside them for the building Python
+in both cases: the stdlib zipimporter loads them, and it ignores ``__pycache__``.
 
 The steps, each a function: :func:`collect` (sources -> archive name and file),
 reading them into a *contents* mapping (archive name -> bytes), adding a
@@ -37,12 +57,15 @@ import subprocess
 import sys
 import time
 import zipfile
+import zlib
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
-from . import messages
+from . import archive, index_cache, messages
 from . import runtime as embedded
+from .compression import ZSTANDARD, zstd_module
 
 __all__ = [
     "COMPRESSION",
@@ -62,7 +85,12 @@ COMPRESSION = {
     "deflated": zipfile.ZIP_DEFLATED,
     "bzip2": zipfile.ZIP_BZIP2,
     "lzma": zipfile.ZIP_LZMA,
+    "zstd": ZSTANDARD,  # written by _write_zstd
 }
+
+#: "Version needed to extract" (and "made by") of a zstd member: 6.3, as
+#: APPNOTE and Python 3.14's zipfile have it.
+_ZSTD_VERSION = 63
 
 #: Never bundled unless --no-default-excludes (matched against every path part
 #: and the whole archive path): caches of other interpreters (zipimport
@@ -101,6 +129,10 @@ class BuildResult:
     output: str
     files: int = 0
     compiled: int = 0
+    #: The cache tags of the ``__pycache__`` layout written (empty: none).
+    cache_tags: list[str] = field(default_factory=list)
+    #: How many members were compressed with zstd.
+    zstd_members: int = 0
     #: Whether the zipimporter runtime was embedded.
     runtime: bool = False
     #: Archive paths of directories left out as virtual environments.
@@ -214,9 +246,9 @@ def _directories(arcnames: Iterable[str]) -> set[str]:
     return dirs
 
 
-def _compile_here(source: bytes, arcname: str, mode: str) -> bytes:
+def _compile_here(source: bytes, arcname: str, mode: str, optimize: int = -1) -> bytes:
     try:
-        code = compile(source, arcname, "exec", dont_inherit=True)
+        code = compile(source, arcname, "exec", dont_inherit=True, optimize=optimize)
     except (SyntaxError, ValueError) as exc:
         raise BuildError(f"{arcname}: " + messages.DOES_NOT_COMPILE.format(error=exc)) from None
     flags = 0b01 if mode == "unchecked-hash" else 0b11
@@ -229,11 +261,12 @@ def _compile_here(source: bytes, arcname: str, mode: str) -> bytes:
     )
 
 
-# Reads (name, source) records from stdin; writes a b"P" and a .pyc record to
-# stdout for each, or b"E" and the error for a source that doesn't compile.
+# Reads (name, source) records from stdin; writes a b"T" record with the
+# interpreter's cache tag, then a b"P" and a .pyc record to stdout for each
+# source, or b"E" and the error for a source that doesn't compile.
 _COMPILER = """
 import importlib.util, marshal, sys
-mode = sys.argv[1]
+mode, optimize = sys.argv[1], int(sys.argv[2])
 data, out, pos = sys.stdin.buffer.read(), sys.stdout.buffer, 0
 def take():
     global pos
@@ -242,10 +275,11 @@ def take():
     return data[pos - n:pos]
 def put(tag, data):
     out.write(tag + len(data).to_bytes(8, 'little') + data)
+put(b'T', (sys.implementation.cache_tag or '').encode())
 while pos < len(data):
     arcname, source = take().decode(), take()
     try:
-        code = compile(source, arcname, 'exec', dont_inherit=True)
+        code = compile(source, arcname, 'exec', dont_inherit=True, optimize=optimize)
     except (SyntaxError, ValueError) as exc:
         put(b'E', str(exc).encode())
         break
@@ -255,8 +289,14 @@ while pos < len(data):
 """
 
 
-def _compile_elsewhere(python: str, items: Sequence[tuple[str, bytes]], mode: str) -> list[bytes]:
-    """Compile with another interpreter, whose bytecode the archive is for."""
+def _compile_elsewhere(
+    python: str, items: Sequence[tuple[str, bytes]], mode: str, optimize: int = -1
+) -> tuple[str, list[bytes]]:
+    """Compile with another interpreter, whose bytecode the archive is for.
+
+    Returns its cache tag (``sys.implementation.cache_tag``; "" if None) and
+    the ``.pyc`` bytes of *items*, in order.
+    """
 
     def record(data: bytes) -> bytes:
         return len(data).to_bytes(8, "little") + data
@@ -264,7 +304,10 @@ def _compile_elsewhere(python: str, items: Sequence[tuple[str, bytes]], mode: st
     feed = b"".join(record(name.encode()) + record(source) for name, source in items)
     try:
         run = subprocess.run(
-            [python, "-c", _COMPILER, mode], input=feed, capture_output=True, check=False
+            [python, "-c", _COMPILER, mode, str(optimize)],
+            input=feed,
+            capture_output=True,
+            check=False,
         )
     except OSError as exc:
         error = exc.strerror or str(exc)
@@ -275,19 +318,72 @@ def _compile_elsewhere(python: str, items: Sequence[tuple[str, bytes]], mode: st
         last = run.stderr.decode(errors="replace").strip().splitlines()[-1:] or ["failed"]
         raise BuildError(messages.COMPILE_PYTHON_FAILED.format(python=python, error=last[0]))
     out = run.stdout
+    cache_tag = None
     results: list[bytes] = []
     while out:
         tag, n = out[:1], int.from_bytes(out[1:9], "little")
         data, out = out[9 : 9 + n], out[9 + n :]
+        if tag == b"T" and cache_tag is None:
+            cache_tag = data.decode(errors="replace")
+            continue
         if tag == b"E":
             arcname = items[len(results)][0]
             error = data.decode(errors="replace")
             raise BuildError(f"{arcname}: " + messages.DOES_NOT_COMPILE.format(error=error))
         results.append(data)
-    if len(results) != len(items):
+    if len(results) != len(items) or cache_tag is None:
         error = f"{len(results)} of {len(items)} files compiled"
         raise BuildError(messages.COMPILE_PYTHON_FAILED.format(python=python, error=error))
-    return results
+    return cache_tag, results
+
+
+def pycache_name(name: str, cache_tag: str) -> str:
+    """Where PEP 3147 puts the ``.pyc`` of source member *name* for *cache_tag*.
+
+    >>> pycache_name("pkg/mod.py", "cpython-312")
+    'pkg/__pycache__/mod.cpython-312.pyc'
+    >>> pycache_name("mod.py", "cpython-311")
+    '__pycache__/mod.cpython-311.pyc'
+    """
+    directory, _, base = name.rpartition("/")
+    return f"{directory + '/' if directory else ''}__pycache__/{base[:-3]}.{cache_tag}.pyc"
+
+
+def _valid_cache_tag(tag: str) -> bool:
+    """A cache tag that can be part of a member name (as CPython's: ``cpython-312``)."""
+    return bool(tag) and tag not in (".", "..") and all(c.isalnum() or c in "._-" for c in tag)
+
+
+def _compile_pycache(
+    contents: dict[str, bytes], sources: Sequence[str], pythons: Sequence[str | None], mode: str
+) -> list[str]:
+    """Add ``__pycache__/<name>.<cache tag>.pyc`` for each of *sources* and *pythons*.
+
+    None in *pythons* is the running Python.  Code is compiled unoptimized
+    (the file name has no ``opt-`` tag).  Returns the cache tags, in order.
+    Raises :class:`BuildError` for an interpreter without a cache tag, two
+    with the same tag, or one that fails.
+    """
+    tags: dict[str, str] = {}
+    for python in pythons:
+        shown = python or sys.executable
+        if python is None:
+            tag = sys.implementation.cache_tag or ""
+            compiled = [_compile_here(contents[n], n, mode, optimize=0) for n in sources]
+        else:
+            tag, compiled = _compile_elsewhere(
+                python, [(n, contents[n]) for n in sources], mode, optimize=0
+            )
+        if not _valid_cache_tag(tag):
+            raise BuildError(messages.NO_CACHE_TAG.format(python=shown, tag=tag))
+        if tag in tags:
+            raise BuildError(
+                messages.DUPLICATE_CACHE_TAG.format(first=tags[tag], second=shown, tag=tag)
+            )
+        tags[tag] = shown
+        for name, data in zip(sources, compiled, strict=True):
+            contents[pycache_name(name, tag)] = data
+    return list(tags)
 
 
 def _parse_entry_point(entry: str) -> tuple[str, str]:
@@ -449,13 +545,23 @@ def write_archive(
     which *stdlib_readable* is true are deflated if *compression* is one the
     stdlib zipimporter can't read.  An archive that needs ZIP64 end records
     gets the layout the 3.11/3.12 stdlib can read
-    (:func:`.runtime.count_zip64_trailer`).  Returns the number of files
+    (:func:`.runtime.count_zip64_trailer`).  An archive of at least
+    ``index_cache.MIN_ENTRIES`` entries gets an embedded index: its members
+    are ordered by the length of their names, then by name, and the archive
+    comment describes that layout (:func:`.index_cache.embedded_comment`),
+    so its first open needs no table built.  Returns the number of files
     written (directories not counted).
     """
     date_time = _fixed_date_time()
     method = COMPRESSION[compression]
     fallback = method if method in embedded.STDLIB_METHODS else zipfile.ZIP_DEFLATED
+    zstd = _zstd_codec() if method == ZSTANDARD else None
     names = sorted(set(contents) | _directories(contents))
+    comment = None
+    if len(names) >= index_cache.MIN_ENTRIES:
+        # The embedded index: names ordered by (length, bytes), described in the comment.
+        names.sort(key=lambda name: (len(name.encode()), name.encode()))
+        comment = index_cache.embedded_comment([name.encode() for name in names])
     fd, tmp_out = _new_temporary(target)
     files = 0
     try:
@@ -463,6 +569,8 @@ def write_archive(
             if python:
                 raw.write(b"#!" + python.encode() + b"\n")
             with zipfile.ZipFile(raw, "w") as zf:
+                if comment is not None:
+                    zf.comment = comment
                 for i, name in enumerate(names, 1):
                     info = zipfile.ZipInfo(name, date_time)
                     info.create_system = 3  # Unix, wherever it is built
@@ -474,11 +582,16 @@ def write_archive(
                         info.compress_type = method
                         if stdlib_readable is not None and stdlib_readable(name):
                             info.compress_type = fallback
-                        zf.writestr(info, contents[name])
+                        if info.compress_type == ZSTANDARD:
+                            _write_zstd(zf, info, contents[name], zstd)
+                        else:
+                            zf.writestr(info, contents[name])
                         files += 1
                     if progress is not None:
                         progress(i, len(names), name)
         _stdlib_zip64_layout(tmp_out)
+        if comment is not None:
+            _check_embedded(tmp_out)
         if python:
             os.chmod(tmp_out, 0o755)
         output_target(target)  # still a regular file (or nothing) just before the rename
@@ -491,11 +604,64 @@ def write_archive(
     return files
 
 
+def _zstd_codec() -> Any:
+    """The zstd module to compress with; :class:`BuildError` if there is none."""
+    zstd = zstd_module()
+    if zstd is None:
+        raise BuildError(messages.ZSTD_NEEDS_CODEC)
+    return zstd
+
+
+def _write_zstd(zf: zipfile.ZipFile, info: zipfile.ZipInfo, data: bytes, zstd: Any) -> None:
+    """Write *data* as a zstd member: stored by zipfile, then its local header rewritten.
+
+    zipfile writes the central directory from *info* when it closes, so
+    setting the method, CRC, size and versions on *info* makes that record
+    right too.  The local header keeps its length (same name and extra
+    field, ZIP64 or not as decided here), so it is overwritten in place.
+    """
+    payload = zstd.compress(data)
+    zip64 = len(data) * 1.05 > zipfile.ZIP64_LIMIT  # as zipfile's writestr decides
+    info.compress_type = zipfile.ZIP_STORED
+    info.file_size = len(data)
+    with zf.open(info, "w", force_zip64=zip64) as out:
+        out.write(payload)
+    info.compress_type = ZSTANDARD
+    info.CRC = zlib.crc32(data)
+    info.file_size = len(data)
+    info.extract_version = max(info.extract_version, _ZSTD_VERSION)
+    info.create_version = max(info.create_version, _ZSTD_VERSION)
+    fp = zf.fp
+    assert fp is not None
+    end = fp.tell()
+    fp.seek(info.header_offset)
+    fp.write(info.FileHeader(zip64))
+    fp.seek(end)
+
+
+def _check_embedded(path: str) -> None:
+    """Drop the embedded index's comment from *path* if the archive doesn't match it.
+
+    It matches whenever zipfile wrote no extra fields (below 4 GiB); a
+    comment that didn't would only be ignored by readers, but a bundle
+    carries no record that is never used.
+    """
+    layout, records, _ = archive.read_central_directory(path)
+    data_end = layout.cd_start - layout.prepended
+    if index_cache.embedded_classes(records, layout.entries, layout.comment, data_end):
+        return
+    with open(path, "r+b") as fp:
+        end = fp.seek(0, os.SEEK_END) - len(layout.comment)
+        fp.seek(end - 2)
+        fp.write(b"\0\0")  # the end record's comment length, its last field
+        fp.truncate(end)
+
+
 def _stdlib_zip64_layout(path: str) -> None:
-    """Apply :func:`.runtime.count_zip64_trailer` to the archive at *path* (no comment)."""
+    """Apply :func:`.runtime.count_zip64_trailer` to the archive at *path* (the tail holds any comment)."""
     with open(path, "r+b") as fp:
         size = fp.seek(0, os.SEEK_END)
-        start = max(0, size - 4096)
+        start = max(0, size - (22 + 0xFFFF + 76))
         fp.seek(start)
         tail = bytearray(fp.read())
         if embedded.count_zip64_trailer(tail):
@@ -510,7 +676,8 @@ def build(
     compression: str = "deflated",
     compile_pyc: bool = False,
     pyc_mode: str = "unchecked-hash",
-    compile_python: str | None = None,
+    compile_python: str | Sequence[str] | None = None,
+    pycache: bool = False,
     main: str | None = None,
     python: str | None = None,
     excludes: Sequence[str] = DEFAULT_EXCLUDES,
@@ -519,6 +686,11 @@ def build(
     progress: Callable[[int, int, str], None] | None = None,
 ) -> BuildResult:
     """Bundle *sources* into the archive *output*; see the module docstring.
+
+    *compile_pyc* adds a ``.pyc`` beside every ``.py`` for the running Python,
+    or for *compile_python* (one interpreter, or several); with *pycache*, or
+    more than one interpreter, the ``.pyc`` files go to ``__pycache__``
+    instead, one per interpreter's cache tag (see the module docstring).
 
     *runtime* embeds the zipimporter runtime (:mod:`.runtime`) so that
     ``python OUTPUT`` imports the app through zipimporter with nothing
@@ -539,6 +711,9 @@ def build(
         )
     if main is not None:
         _parse_entry_point(main)  # a typo is reported before any work
+    if COMPRESSION[compression] == ZSTANDARD:
+        _zstd_codec()
+    pythons = [compile_python] if isinstance(compile_python, str) else list(compile_python or ())
     target = output_target(output)
     result = BuildResult(output)
 
@@ -561,11 +736,17 @@ def build(
         except ValueError as exc:
             raise BuildError(str(exc)) from None
         result.runtime = True
-    if compile_pyc or compile_python:
+    if pycache or len(pythons) > 1:
+        stdlib_loads = embedded.needs_stdlib_method if result.runtime else lambda name: False
+        sources_py = sorted(n for n in contents if n.endswith(".py") and not stdlib_loads(n))
+        before = len(contents)
+        result.cache_tags = _compile_pycache(contents, sources_py, pythons or [None], pyc_mode)
+        result.compiled = len(contents) - before
+    elif compile_pyc or pythons:
         sources_py = sorted(n for n in contents if n.endswith(".py"))
-        if compile_python:
+        if pythons:
             items = [(n, contents[n]) for n in sources_py]
-            compiled = _compile_elsewhere(compile_python, items, pyc_mode)
+            compiled = _compile_elsewhere(pythons[0], items, pyc_mode)[1]
         else:
             compiled = [_compile_here(contents[n], n, pyc_mode) for n in sources_py]
         for name, data in zip(sources_py, compiled, strict=True):
@@ -579,14 +760,19 @@ def build(
             if embedded.needs_stdlib_method(name) and name.endswith(".py"):
                 contents.setdefault(name + "c", _compile_here(contents[name], name, pyc_mode))
 
+    stdlib_readable = embedded.needs_stdlib_method if result.runtime else None
     result.files = write_archive(
         contents,
         target,
         compression=compression,
         python=python,
-        stdlib_readable=embedded.needs_stdlib_method if result.runtime else None,
+        stdlib_readable=stdlib_readable,
         progress=progress,
     )
+    if COMPRESSION[compression] == ZSTANDARD:
+        result.zstd_members = sum(
+            1 for n in contents if stdlib_readable is None or not stdlib_readable(n)
+        )
     return result
 
 

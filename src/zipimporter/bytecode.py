@@ -1,9 +1,26 @@
 """Turning member bytes into code objects: ``.pyc`` validation and compiling source.
 
-The rules are the stdlib zipimport's: a timestamp ``.pyc`` is used only if its
-recorded mtime (within a second, since DOS times have 2-second precision) and
-size match the ``.py`` beside it in the archive; a hash-based ``.pyc`` is checked
-against the source when it is a checked one or ``--check-hash-based-pycs always``.
+The rules are the stdlib zipimport's, but for the time a timestamp ``.pyc`` is
+checked against: it is used only if its recorded mtime (within a second) and
+size match the ``.py`` beside it in the archive; a hash-based ``.pyc`` is
+checked against the source when it is a checked one or
+``--check-hash-based-pycs always``.
+
+The source's time, whatever the local time zone (:func:`source_stamp`):
+
+* the exact modification time when the member's central directory extra field
+  records one: Info-ZIP's extended timestamp (``0x5455``, "UT", written by
+  ``zip``, Java and others) or the NTFS times (``0x000a``, 7-Zip and others);
+  the ``.pyc`` must match it;
+* otherwise the DOS date and time fields, a wall-clock time in a zone nobody
+  recorded (APPNOTE says local time; :mod:`zipfile` writes the writer's local
+  time, or UTC under ``SOURCE_DATE_EPOCH`` on 3.14): the ``.pyc`` must match
+  that wall clock read as UTC, or read in the local time zone as the stdlib
+  reads it (CPython gh-141431), so whatever the stdlib accepts is accepted.
+
+A stale ``.pyc`` taken for fresh runs old code, while a fresh one taken for
+stale only costs a compile (cached afterwards): so no wider tolerance, such
+as "any time zone's offset", is allowed.
 """
 
 from __future__ import annotations
@@ -14,51 +31,171 @@ import time
 from importlib._bootstrap_external import MAGIC_NUMBER
 from types import CodeType
 
+from .archive import DirectoryIndex
 from .errors import ZipImportError
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from collections.abc import Callable
 
-__all__ = ["compile_source", "decode_source", "dos_to_unix", "pyc_to_code"]
+    from .archive import Member
+
+__all__ = [
+    "central_extra",
+    "compile_source",
+    "decode_source",
+    "dos_to_unix",
+    "extended_mtime",
+    "pyc_to_code",
+    "source_stamp",
+]
 
 _FLAG_HASH_BASED = 0b01
 _FLAG_CHECK_SOURCE = 0b10
 
 
+def _days_from_civil(year: int, month: int, day: int) -> int:
+    """Days from 1970-01-01 to a proleptic Gregorian date (month 1..12)."""
+    year -= month <= 2
+    era = year // 400
+    yoe = year - era * 400
+    doy = (153 * (month + (-3 if month > 2 else 9)) + 2) // 5 + day - 1
+    return era * 146097 + yoe * 365 + yoe // 4 - yoe // 100 + doy - 719468
+
+
 def dos_to_unix(dos_date: int, dos_time: int) -> int:
-    """A ZIP entry's DOS date and time as a local-time POSIX timestamp."""
+    """A ZIP entry's DOS date and time read as UTC, in seconds since the epoch.
+
+    No time zone is involved: the fields don't record one (see the module
+    docstring for how a ``.pyc`` is checked against them).  Fields out of
+    range (month 0 or 13-15, day 0, hour 24-31, ...) carry over into the next
+    larger unit, as ``time.mktime`` does.
+
+    >>> dos_to_unix((2020 - 1980) << 9 | 6 << 5 | 1, 12 << 11 | 30 << 5 | 10 // 2)
+    1591014610
+    >>> dos_to_unix(1 << 9 | 0 << 5 | 0, 0) == dos_to_unix(0 << 9 | 11 << 5 | 30, 0)  # 1981-00-00
+    True
+    """
+    year = (dos_date >> 9) + 1980 + (((dos_date >> 5) & 0xF) - 1) // 12
+    month = (((dos_date >> 5) & 0xF) - 1) % 12 + 1
+    days = _days_from_civil(year, month, 1) + (dos_date & 0x1F) - 1
+    return (
+        days * 86400
+        + (dos_time >> 11) * 3600
+        + ((dos_time >> 5) & 0x3F) * 60
+        + (dos_time & 0x1F) * 2
+    )
+
+
+def _as_local_time(wall: int) -> int | None:
+    """The wall-clock time *wall* (from :func:`dos_to_unix`) read in the local time zone."""
     try:
-        return int(
-            time.mktime(
-                (
-                    (dos_date >> 9) + 1980,
-                    (dos_date >> 5) & 0xF,
-                    dos_date & 0x1F,
-                    dos_time >> 11,
-                    (dos_time >> 5) & 0x3F,
-                    (dos_time & 0x1F) * 2,
-                    -1,
-                    -1,
-                    -1,
-                )
-            )
-        )
-    except (OverflowError, ValueError):
-        return 0
+        t = time.gmtime(wall)
+        return int(time.mktime((*t[:6], -1, -1, -1)))
+    except (OverflowError, ValueError, OSError):
+        return None
+
+
+_UT_EXTRA = 0x5455  # Info-ZIP extended timestamp: flags, then mtime (int32) if flags & 1
+_NTFS_EXTRA = 0x000A  # 4 reserved bytes, then attributes; attribute 1: mtime, atime, ctime
+_FILETIME_EPOCH = 11644473600  # seconds from 1601-01-01 to 1970-01-01
+
+
+def extended_mtime(extra: bytes) -> int | None:
+    r"""The exact modification time an extra field records, in seconds since the epoch.
+
+    *extra* is a central directory record's extra field.  Info-ZIP's extended
+    timestamp (``0x5455``) is preferred to the NTFS field (``0x000a``); None
+    if neither records a modification time.  A malformed field is never an
+    error here: it is as if it weren't there.
+
+    >>> extended_mtime(b"UT\x05\x00\x01" + (1591014610).to_bytes(4, "little"))
+    1591014610
+    >>> filetime = (1591014610 + 11644473600) * 10**7 + 1234567
+    >>> ntfs = bytes(4) + b"\x01\x00\x18\x00" + filetime.to_bytes(8, "little") + bytes(16)
+    >>> extended_mtime(b"\x0a\x00\x20\x00" + ntfs)
+    1591014610
+    >>> extended_mtime(b"UT\x01\x00\x00") is None  # flags only: no mtime
+    True
+    """
+    ntfs = None
+    i = 0
+    while i + 4 <= len(extra):
+        tag = extra[i] | extra[i + 1] << 8
+        size = extra[i + 2] | extra[i + 3] << 8
+        body = extra[i + 4 : i + 4 + size]
+        if len(body) != size:
+            break
+        if tag == _UT_EXTRA and size >= 5 and body[0] & 1:
+            return int.from_bytes(body[1:5], "little", signed=True)
+        if tag == _NTFS_EXTRA and ntfs is None:
+            j = 4
+            while j + 4 <= size:
+                attr = body[j] | body[j + 1] << 8
+                asize = body[j + 2] | body[j + 3] << 8
+                if attr == 1 and asize >= 8 and j + 12 <= size:
+                    filetime = int.from_bytes(body[j + 4 : j + 12], "little")
+                    ntfs = filetime // 10_000_000 - _FILETIME_EPOCH
+                    break
+                j += 4 + asize
+        i += 4 + size
+    return ntfs
+
+
+def central_extra(index: object, name: str) -> bytes:
+    """The extra field of member *name*'s central directory record in *index*.
+
+    *index* is an :class:`~.archive.DirectoryIndex` (anything else, such as
+    the importer's empty stand-in, has no extra fields: ``b""``).  Never raises
+    for a record whose lengths run past the directory: what is there is returned.
+    """
+    if not isinstance(index, DirectoryIndex):
+        return b""
+    return index.extra(name)
+
+
+def source_stamp(source: Member, extra: bytes = b"") -> tuple[int, int, bool]:
+    """What a timestamp ``.pyc`` is checked against: (mtime, size, exact).
+
+    *extra* is the source member's central directory extra field
+    (:func:`central_extra`).  *exact* says whether *mtime* is the exact
+    modification time from it (:func:`extended_mtime`); if not, *mtime* is
+    the DOS fields' wall clock (:func:`dos_to_unix`), which a ``.pyc`` may
+    match read as UTC or as local time.
+    """
+    exact = extended_mtime(extra) if extra else None
+    if exact is not None:
+        return exact, source.file_size, True
+    return dos_to_unix(source.dos_date, source.dos_time), source.file_size, False
+
+
+def _mtime_matches(recorded: int, mtime: int, exact: bool) -> bool:
+    """Whether a ``.pyc``'s recorded mtime matches its source's (see the module docstring)."""
+    # As the stdlib's _eq_mtime: within a second (DOS times have 2-second
+    # resolution); the pyc holds the low 32 bits.
+    if abs(recorded - (mtime & 0xFFFFFFFF)) <= 1:
+        return True
+    if exact:
+        return False
+    local = _as_local_time(mtime)
+    return local is not None and abs(recorded - (local & 0xFFFFFFFF)) <= 1
 
 
 def pyc_to_code(
     data: bytes,
     fullname: str,
     path: str,
-    source_stamp: tuple[int, int] | None,
+    source_stamp: tuple[int, int] | tuple[int, int, bool] | None,
     source_bytes: Callable[[], bytes | None],
 ) -> CodeType | None:
     """Return the code object in a ``.pyc``'s bytes, or None if it is stale.
 
-    *source_stamp* is the (mtime, size) of the matching source in the archive,
-    *source_bytes* reads it (only hash-based pycs need that); None without one.
+    *source_stamp* is what a timestamp pyc is checked against, from
+    :func:`source_stamp`: (mtime, size, exact) of the matching source in the
+    archive; a pair (mtime, size) is a DOS wall clock from :func:`dos_to_unix`
+    (not exact), and a DOS time of 0 skips the check, as in the stdlib.
+    *source_bytes* reads the source (only hash-based pycs need that).
+    Without a source, *source_stamp* is None and *source_bytes* returns None.
     Raises ImportError for a ``.pyc`` that can't be used at all.
     """
     details = {"name": fullname, "path": path}
@@ -80,11 +217,12 @@ def pyc_to_code(
                     f"hash in bytecode doesn't match hash of source {fullname!r}", **details
                 )
     else:
-        if source_stamp is not None and source_stamp[0]:
-            mtime, size = source_stamp
-            if (
-                abs(int.from_bytes(data[8:12], "little") - mtime) > 1
-                or int.from_bytes(data[12:16], "little") != size & 0xFFFFFFFF
+        exact = source_stamp is not None and len(source_stamp) > 2 and bool(source_stamp[2])
+        # As the stdlib's: a DOS time of 0 means "unknown" and skips the check.
+        if source_stamp is not None and (source_stamp[0] or exact):
+            mtime, size = source_stamp[0], source_stamp[1]
+            if int.from_bytes(data[12:16], "little") != size & 0xFFFFFFFF or not _mtime_matches(
+                int.from_bytes(data[8:12], "little"), mtime, exact
             ):
                 return None  # stale: the caller falls back to the source
     try:

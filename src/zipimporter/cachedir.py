@@ -31,7 +31,7 @@ calls, remembered):
   for the default location and a configured one: above a home directory these
   are normally root-owned ``755`` directories, and checking them is what makes
   a cache under a shared, writable directory unsafe to trust;
-- the subdirectory the entries live in (``index``, ``bytecode``): a real
+- the subdirectory the entries live in (``index``, ``bytecode``, ``extensions``): a real
   directory (not a symlink) owned by this uid and not writable by group or
   others.  Directories below it can only have been made by this user or root,
   so they are not checked one by one.
@@ -54,6 +54,15 @@ rather than writing through it.
 Beyond that, caches only ever speed things up: every entry read is validated
 against the archive's own bytes and anything odd is ignored; every write is
 atomic and any failure to create, read or write is silent.
+
+Size
+----
+A process that wrote a new entry (:func:`note_write`) checks at exit whether
+the root's last automatic prune (the mtime of ``<root>/.last-prune``) is a day
+old, and if so prunes the root to its size cap, least recently used entries
+first (:mod:`zipimporter.housekeeping`).  A process that only read its caches
+never checks.  Entries are marked used when read at most hourly
+(:func:`read_entry`'s *touch_after*).
 """
 
 from __future__ import annotations
@@ -68,8 +77,11 @@ __all__ = [
     "cache_root",
     "configure",
     "configured",
+    "note_write",
     "path_key",
+    "read_entry",
     "read_file",
+    "refusal",
     "trusted_dir",
 ]
 
@@ -207,6 +219,23 @@ def _decide(root: str, sub: str | None, create: bool) -> str | None:
     return path
 
 
+def refusal(root: str, sub: str | None = None) -> str | None:
+    """Why *root* (or ``root/sub``) would not be trusted, or None if it would be.
+
+    The same checks as :func:`trusted_dir`, made afresh: nothing is
+    remembered and nothing warns (for ``zipimporter cache``, which reports
+    the reason itself).  *root* must be absolute.  Raises FileNotFoundError
+    if the directory is not there.
+    """
+    try:
+        problem = _check_root(root, create=False)
+        if problem is None and sub is not None:
+            problem = _check_subdirectory(f"{root}{SEP}{sub}")
+    except _MissingError:
+        raise FileNotFoundError(root if sub is None else f"{root}{SEP}{sub}") from None
+    return problem
+
+
 def _euid() -> int | None:
     geteuid = getattr(os, "geteuid", None)
     return None if geteuid is None else geteuid()
@@ -309,6 +338,9 @@ _READ_FLAGS = os.O_RDONLY | _O_NOFOLLOW | _O_CLOEXEC | _O_BINARY | getattr(os, "
 _WRITE_FLAGS = os.O_WRONLY | os.O_CREAT | os.O_EXCL | _O_NOFOLLOW | _O_CLOEXEC | _O_BINARY
 
 
+_UTIME_FD = os.utime in os.supports_fd
+
+
 def make_private_dirs(path: str) -> None:
     """Create *path* and its missing parents, each ``0700``.
 
@@ -335,6 +367,21 @@ def read_file(path: str, limit: int) -> bytes | None:
 
     A symlink at *path* is not followed (None).
     """
+    found = read_entry(path, limit)
+    return None if found is None else found[0]
+
+
+def read_entry(
+    path: str, limit: int, *, touch_after: float | None = None
+) -> tuple[bytes, os.stat_result] | None:
+    """Like :func:`read_file`, with the file's ``fstat`` (taken before reading).
+
+    With *touch_after* (seconds), a file whose access time is older than
+    that gets it set to now (its modification time kept): the explicit
+    "last used" mark that pruning goes by, made at most once per
+    *touch_after* whatever the file system's ``atime`` policy
+    (``noatime``, ``relatime``).  A failure to set it is ignored.
+    """
     try:
         fd = os.open(path, _READ_FLAGS)
     except (OSError, ValueError):
@@ -346,9 +393,22 @@ def read_file(path: str, limit: int) -> bytes | None:
             if not stat.S_ISREG(st.st_mode) or st.st_size > limit:
                 return None
             data = fp.read()
+            if touch_after is not None:
+                _touch(fd, st, touch_after)
     except (OSError, ValueError):
         return None
-    return data if len(data) <= limit else None
+    return (data, st) if len(data) <= limit else None
+
+
+def _touch(fd: int, st: os.stat_result, after: float) -> None:
+    import time
+
+    now = time.time_ns()
+    if now - st.st_atime_ns > after * 1e9 and _UTIME_FD:
+        try:
+            os.utime(fd, ns=(now, st.st_mtime_ns))
+        except OSError:
+            pass  # e.g. a read-only file system: the entry just looks older
 
 
 def atomic_write(path: str, data: bytes) -> bool:
@@ -380,3 +440,65 @@ def atomic_write(path: str, data: bytes) -> bool:
             pass
         return False
     return True
+
+
+# -- after writing: the daily prune check ------------------------------------
+
+#: In the root: its modification time is when the caches were last pruned.
+PRUNE_STAMP = ".last-prune"
+#: At most one automatic prune per root in this many seconds.
+PRUNE_INTERVAL = 24 * 3600
+
+# root -> the pid that wrote an entry there (a forked child's are its parent's).
+_written: dict[str, int] = {}
+
+
+def note_write(root: str) -> None:
+    """Record that this process wrote a new entry under *root*.
+
+    At exit (:func:`after_writes`) such a root is pruned if its last prune
+    is a day old: the check costs one ``lstat``, and is only made by a
+    process that wrote something, never by one that only read its caches.
+    """
+    if not _written:
+        import atexit
+
+        atexit.register(after_writes)
+    _written[root] = os.getpid()
+
+
+def after_writes() -> None:
+    """Prune each root this process wrote to, if it is due (see :func:`note_write`)."""
+    pid = os.getpid()
+    roots = [root for root, writer in _written.items() if writer == pid]
+    _written.clear()
+    for root in roots:
+        if trusted_dir(root, create=False) is not None and _prune_due(root):
+            from . import housekeeping
+
+            try:
+                housekeeping.auto_prune(root)
+            except OSError:
+                pass  # like any cache failure: silent; the next due prune tries again
+
+
+def _prune_due(root: str) -> bool:
+    """Whether *root*'s automatic prune is due; if so, the stamp is renewed first.
+
+    A root without a stamp gets one and is not pruned: its clock starts now.
+    Renewing the stamp before pruning keeps concurrent exits from all
+    pruning (two may, which is harmless).
+    """
+    import time
+
+    stamp = f"{root}{SEP}{PRUNE_STAMP}"
+    try:
+        st = os.lstat(stamp)
+    except FileNotFoundError:
+        atomic_write(stamp, b"")
+        return False
+    except (OSError, ValueError):
+        return False
+    if stat.S_ISREG(st.st_mode) and 0 <= time.time() - st.st_mtime < PRUNE_INTERVAL:
+        return False
+    return atomic_write(stamp, b"")

@@ -59,6 +59,7 @@ def _build(args: argparse.Namespace) -> int:
         compile_pyc=args.compile,
         pyc_mode=args.pyc_mode,
         compile_python=args.compile_python,
+        pycache=args.pycache,
         main=args.main,
         python=args.python,
         excludes=excludes,
@@ -68,6 +69,9 @@ def _build(args: argparse.Namespace) -> int:
     )
     for path in result.skipped:
         note = messages.ENVIRONMENT_LEFT_OUT.format(path=path)
+        print(f"zipimporter build: note: {note}", file=sys.stderr)
+    if result.zstd_members:
+        note = messages.ZSTD_NEEDS_CODEC_TO_RUN.format(count=result.zstd_members)
         print(f"zipimporter build: note: {note}", file=sys.stderr)
     print(
         messages.BUILT.format(
@@ -110,6 +114,39 @@ def _status(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cache(args: argparse.Namespace) -> int:
+    from . import housekeeping
+
+    try:
+        if args.action == "info":
+            report = housekeeping.info()
+            if args.json:
+                import dataclasses
+
+                print(json.dumps(dataclasses.asdict(report), indent=2))
+            else:
+                print("\n".join(housekeeping.info_lines(report)))
+            return 0
+        if args.action == "prune":
+            cap = housekeeping.cap_setting()[0]
+            if args.max_size is not None:
+                try:
+                    cap = housekeeping.parse_size(args.max_size)
+                except ValueError:
+                    raise UserError(messages.NOT_A_SIZE.format(value=args.max_size)) from None
+            pruned = housekeeping.prune(None, cap)
+            lines = [] if pruned is None else [housekeeping.pruned_line(pruned)]
+        else:
+            cleared = housekeeping.clear()
+            lines = [] if cleared is None else housekeeping.cleared_lines(cleared)
+    except housekeeping.CacheRefusedError as exc:
+        raise UserError(str(exc)) from None
+    from . import cachedir
+
+    print("\n".join(lines or [messages.CACHE_NOT_THERE.format(root=cachedir.cache_root())]))
+    return 0
+
+
 def _human(n: int) -> str:
     size = float(n)
     for unit in ("B", "kB", "MB", "GB"):
@@ -148,6 +185,10 @@ def _inspect(args: argparse.Namespace) -> int:
         line = f"  {'  ' * depth}{label:<{max(1, 32 - 2 * depth)}} {mod.kind:<10} {files:<11}"
         if mod.pyc_status:
             line += f" pyc: {mod.pyc_status}"
+        if mod.pycache:
+            line += f" __pycache__: {', '.join(sorted(mod.pycache))}"
+            if mod.pycache_status:
+                line += f" ({mod.pycache_status})"
         if mod.note:
             line += f" {mod.note}"
         print(line.rstrip())
@@ -166,7 +207,8 @@ def _verify(args: argparse.Namespace) -> int:
     _check_archive(args.archive)
     problems = verify_archive(args.archive)
     errors = [p for p in problems if p.severity is Severity.ERROR]
-    failed = bool(errors) or (args.strict and bool(problems))
+    notes = [p for p in problems if p.severity is Severity.NOTE]
+    failed = bool(errors) or (args.strict and len(problems) > len(notes))
     if args.json:
         json.dump(
             {"archive": args.archive, "ok": not failed, "problems": [vars(p) for p in problems]},
@@ -178,7 +220,8 @@ def _verify(args: argparse.Namespace) -> int:
         for p in problems:
             print(f"{p.severity}: {p.member or args.archive}: {p.problem}")
         print(f"{args.archive}: " + ("FAILED" if failed else "OK")
-              + f" ({len(errors)} errors, {len(problems) - len(errors)} warnings)")  # fmt: skip
+              + f" ({len(errors)} errors, {len(problems) - len(errors) - len(notes)} "
+              "warnings)")  # fmt: skip
     return 1 if failed else 0
 
 
@@ -244,15 +287,22 @@ def build_parser() -> argparse.ArgumentParser:
                        help="the archive to write: a new or regular file, replaced atomically "
                        "(a symbolic link is followed and its target replaced)")  # fmt: skip
     build.add_argument("--compression", default="deflated",
-                       choices=["stored", "deflated", "bzip2", "lzma"],
+                       choices=["stored", "deflated", "bzip2", "lzma", "zstd"],
                        help="how files are compressed (default: %(default)s); the stdlib's "
                        "zipimport reads only stored and deflated archives, zipimporter "
-                       "reads all four")  # fmt: skip
+                       "reads all five (zstd needs Python 3.14 or the 'zstd' extra, to "
+                       "build and to read)")  # fmt: skip
     build.add_argument("--compile", action="store_true",
                        help="add a .pyc beside every .py, for the running Python")  # fmt: skip
-    build.add_argument("--compile-python", metavar="PYTHON",
+    build.add_argument("--compile-python", metavar="PYTHON", action="append",
                        help="compile with this interpreter instead (the archive is then for "
-                       "that Python version; others fall back to the sources)")  # fmt: skip
+                       "that Python version; others fall back to the sources); repeatable: "
+                       "with several, each gets its own __pycache__ .pyc files")  # fmt: skip
+    build.add_argument("--pycache", action="store_true",
+                       help="put the .pyc files in __pycache__/NAME.CACHE_TAG.pyc (PEP 3147) "
+                       "instead of beside the sources, for the running Python or each "
+                       "--compile-python; zipimporter uses them, the stdlib's zipimport "
+                       "doesn't")  # fmt: skip
     build.add_argument("--pyc-mode", default="unchecked-hash",
                        choices=["unchecked-hash", "checked-hash"],
                        help="hash-based pycs: 'checked' are validated against the source at "
@@ -326,6 +376,38 @@ def build_parser() -> argparse.ArgumentParser:
                 "--user", action="store_true", help="the user site instead of the environment's"
             )
         command.set_defaults(func=func)
+
+    cache = sub.add_parser(
+        "cache",
+        help="show, prune or clear the on-disk caches",
+        description="The on-disk caches (directory indexes, compiled-source packs, extracted "
+        "extension modules, the children's activation shim) in $ZIPIMPORTER_CACHE_DIR, else "
+        "$XDG_CACHE_HOME/zipimporter, else ~/.cache/zipimporter. They are pruned to "
+        "$ZIPIMPORTER_CACHE_MAX_SIZE (default 1 GiB), least recently used first, at most "
+        "once a day.",
+    )
+    actions = cache.add_subparsers(
+        dest="action", metavar="ACTION", required=True, help="what to do (ACTION --help for more)"
+    )
+    cache_info = actions.add_parser(
+        "info", help="sizes, entry counts and last use, by kind of cache",
+        description="Sizes, entry counts and last use (oldest, newest) by kind of cache.",
+    )  # fmt: skip
+    cache_info.add_argument("--json", action="store_true", help="machine-readable output")
+    cache_prune = actions.add_parser(
+        "prune", help="remove the least recently used entries down to a size",
+        description="Remove leftover temporary files, then the least recently used entries "
+        "until the caches fit in SIZE.",
+    )  # fmt: skip
+    cache_prune.add_argument("--max-size", metavar="SIZE",
+                             help="e.g. 500M, 2G, 1.5GiB, or 'none' (default: "
+                             "$ZIPIMPORTER_CACHE_MAX_SIZE, else 1 GiB)")  # fmt: skip
+    actions.add_parser(
+        "clear", help="remove everything zipimporter keeps in the cache directory",
+        description="Remove every cache entry; symbolic links are removed, never followed, "
+        "and what is not zipimporter's is left alone.",
+    )  # fmt: skip
+    cache.set_defaults(func=_cache)
     return parser
 
 

@@ -6,6 +6,7 @@ that inflates past its declared size is detected without allocating the excess.
 
 from __future__ import annotations
 
+import sys
 import zlib
 
 from .errors import ZipImportError
@@ -13,8 +14,9 @@ from .errors import ZipImportError
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from collections.abc import Callable
+    from typing import Any
 
-__all__ = ["METHOD_NAMES", "ZSTD_UNAVAILABLE", "decompress", "method_name"]
+__all__ = ["METHOD_NAMES", "ZSTD_UNAVAILABLE", "decompress", "method_name", "zstd_module"]
 
 STORED = 0
 DEFLATED = 8
@@ -68,14 +70,29 @@ def _unlzma(data: bytes | memoryview, limit: int) -> bytes:
         raise ValueError(str(exc)) from None
 
 
-#: Why a zstd member can't be read here, and what to install.
+#: Why a zstd member can't be read here, and what to install (a bundle's
+#: embedded runtime needs only backports.zstd in the Python that runs it).
 ZSTD_UNAVAILABLE = (
-    "zstd (method 93) needs Python 3.14 or the 'zstd' extra: pip install 'zipimporter[zstd]'"
+    "zstd (method 93) needs Python 3.14 or the 'zstd' extra: pip install 'zipimporter[zstd]' "
+    "(or, for a bundle, pip install backports.zstd)"
 )
 
+#: The largest zstd window (log2) a member of any size may ask for: what zstd
+#: levels 1-19 use when the size isn't known in advance (zipfile's writers);
+#: a bigger member may ask for a window up to its own size.  zstd allocates
+#: the window before decoding anything, so a tiny hostile member asking for
+#: zstd's default limit of 128 MiB would get it.
+ZSTD_WINDOW_LOG = 23
 
-def _zstd_module() -> object:
-    for name in ("compression.zstd", "backports.zstd"):
+
+def zstd_module() -> object:
+    """``compression.zstd`` (3.14), else ``backports.zstd``, else None.
+
+    ``compression`` is looked for only on 3.14: before, it may be an app's
+    own package, maybe in the very archive being read.
+    """
+    names = ("compression.zstd", "backports.zstd")
+    for name in names if sys.version_info >= (3, 14) else names[1:]:
         try:
             return __import__(name, fromlist=["ZstdDecompressor"])
         except ImportError:
@@ -84,12 +101,15 @@ def _zstd_module() -> object:
 
 
 def _unzstd(data: bytes | memoryview, limit: int) -> bytes:
-    zstd = _zstd_module()
+    zstd: Any = zstd_module()
     if zstd is None:
         raise _CodecUnavailableError(ZSTD_UNAVAILABLE)
+    window_log = min(31, max(ZSTD_WINDOW_LOG, (limit - 1).bit_length()))
     try:
-        return zstd.ZstdDecompressor().decompress(data, limit)  # type: ignore[attr-defined]
-    except zstd.ZstdError as exc:  # type: ignore[attr-defined]  # an Exception: say ValueError
+        options = {zstd.DecompressionParameter.window_log_max: window_log}
+        out: bytes = zstd.ZstdDecompressor(options=options).decompress(data, limit)
+        return out
+    except zstd.ZstdError as exc:  # an Exception: say ValueError
         raise ValueError(str(exc)) from None
 
 

@@ -12,7 +12,7 @@ import sys
 from importlib import _bootstrap, _bootstrap_external
 from types import CodeType, ModuleType
 
-from . import bytecode, bytecode_cache
+from . import archive, bytecode, bytecode_cache, directory
 from .archive import ArchiveChanged, DirectoryIndex, Member, check_same_file, read_member
 from .directory import open_index
 from .errors import ZipImportError
@@ -25,7 +25,8 @@ if TYPE_CHECKING:
     T = TypeVar("T")
 
 Files = DirectoryIndex | dict[str, Member]  # dict: the empty stand-in for an unreadable archive
-Candidate = tuple[str, bool, bool, Member]
+# (path in the archive, kind, ispackage, member); kind is _SOURCE, _PYC or _CACHED.
+Candidate = tuple[str, int, bool, Member]
 
 # importlib.machinery.ModuleSpec, without importing importlib.machinery.
 ModuleSpec = _bootstrap.ModuleSpec
@@ -36,7 +37,7 @@ _path_join = _bootstrap_external._path_join  # type: ignore[attr-defined]
 _fix_up_module = _bootstrap_external._fix_up_module  # type: ignore[attr-defined]
 _verbose_message = _bootstrap._verbose_message  # type: ignore[attr-defined]
 
-__all__ = ["ZipImportError", "zipimporter"]
+__all__ = ["ZipImportError", "forget_bytes", "from_bytes", "zipimporter"]
 
 SEP = os.sep
 ALT_SEP = os.altsep or ""
@@ -50,20 +51,35 @@ MODULE_LOAD_FAILED = "module load failed: {error} (in {archive!r})"
 #: A source that can't be decoded by its coding cookie.
 CANT_DECODE_SOURCE = "can't decode the source of {fullname!r} in {archive!r}: {error}"
 #: The archive changed on disk again while an operation was being redone for a change.
-ARCHIVE_KEEPS_CHANGING = "archive changed on disk twice while being read: {archive!r}"
+ARCHIVE_KEEPS_CHANGING = archive.ARCHIVE_KEEPS_CHANGING
 
 #: Archive path -> :class:`DirectoryIndex`, shared by all importers of that
 #: archive.  The name and its ``clear()``/``get()``/``pop()`` semantics are the
 #: stdlib's, which its tests and ``pkgutil`` reach into.
 _zip_directory_cache: dict[str, DirectoryIndex] = {}
 
+# What a candidate file of a module is: its source, a .pyc beside the source
+# (the stdlib zipimport's kind), or a PEP 3147 .pyc in __pycache__.
+_SOURCE, _PYC, _CACHED = 0, 1, 2
+
 # How a module is looked for: package __init__ before module, bytecode before
 # source (the stdlib's _zip_searchorder).
 _SEARCH_ORDER = (
-    (SEP + "__init__.pyc", True, True),
-    (SEP + "__init__.py", False, True),
-    (".pyc", True, False),
-    (".py", False, False),
+    (SEP + "__init__.pyc", _PYC, True),
+    (SEP + "__init__.py", _SOURCE, True),
+    (".pyc", _PYC, False),
+    (".py", _SOURCE, False),
+)
+
+# A source's compiled form in __pycache__ (PEP 3147/488), as FileFinder would
+# write it for this interpreter and optimization level: tried after a .pyc
+# beside the source (the stdlib's kind), only when the source is there.
+_CACHE_TAG = sys.implementation.cache_tag
+_PYCACHE = f"__pycache__{SEP}"
+_PYCACHE_SUFFIX = (
+    None
+    if _CACHE_TAG is None
+    else f".{_CACHE_TAG}{f'.opt-{sys.flags.optimize}' if sys.flags.optimize else ''}.pyc"
 )
 
 # Extension modules (see extraction.py) come before these, as with FileFinder.
@@ -71,27 +87,49 @@ _SEARCH_ORDER = (
 # parts (b".so", b".pyd") has none, and isn't probed for them: a scan once per
 # index, skipped (always probing) for directories over _SCAN_LIMIT bytes.
 _EXTENSION_SUFFIXES = tuple(_imp.extension_suffixes())
-_EXTENSION_TAILS = tuple({"." + s.rpartition(".")[2] for s in _EXTENSION_SUFFIXES})
+_EXTENSION_TAILS = tuple({("." + s.rpartition(".")[2]).encode() for s in _EXTENSION_SUFFIXES})
 _SCAN_LIMIT = 1 << 20
-_scanned: dict[tuple[str, int, int, int, int, int], bool] = {}
 
 
 def _may_have_extensions(files: Files) -> bool:
     """Whether *files* may hold extension modules (False only if it certainly doesn't)."""
     if not isinstance(files, DirectoryIndex):
         return False  # the empty stand-in for an unreadable archive
-    st = files.stat
-    if st is None:
-        return True
-    key = (files.archive, st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns)
-    found = _scanned.get(key)
+    found = files.memo.get("extensions")
     if found is None:
         records = files._records
-        found = len(records) > _SCAN_LIMIT or any(t.encode() in records for t in _EXTENSION_TAILS)
-        if len(_scanned) > 256:
-            _scanned.clear()
-        _scanned[key] = found
-    return found
+        found = files.memo["extensions"] = len(records) > _SCAN_LIMIT or any(
+            t in records for t in _EXTENSION_TAILS
+        )
+    return bool(found)
+
+
+def _may_have_pycache(files: Files) -> bool:
+    """Whether *files* may hold ``__pycache__`` .pyc files (False only if it certainly doesn't).
+
+    Once per index, as for extensions: most archives have none, and their
+    sources are then not probed for one.
+    """
+    if not isinstance(files, DirectoryIndex):
+        return False
+    found = files.memo.get("pycache")
+    if found is None:
+        records = files._records
+        found = files.memo["pycache"] = len(records) > _SCAN_LIMIT or b"__pycache__/" in records
+    return bool(found)
+
+
+def _in_memory(files: Files) -> bool:
+    """Whether *files* indexes an archive given as bytes (``from_bytes``), or one inside it."""
+    source = files.source if isinstance(files, DirectoryIndex) else None
+    return source is not None and source.file is None
+
+
+def _is_dir(files: Files, path: str) -> bool:
+    """Whether *path* (ending with ``os.sep``) is a directory, explicit or implicit."""
+    if isinstance(files, DirectoryIndex):
+        return files.is_dir(path)
+    return path in files
 
 
 class _PendingCode:
@@ -115,6 +153,10 @@ class zipimporter(_LoaderBasics):  # type: ignore[misc,valid-type]  # noqa: N801
     '/tmp/myimport.zip', or '/tmp/myimport.zip/mydirectory', if mydirectory is
     a valid directory inside the archive.
 
+    Beyond the stdlib: a member that is itself a zipfile is an archive too
+    ('/tmp/outer.zip/inner.zip/mydirectory': archive '/tmp/outer.zip/inner.zip',
+    to any depth), and so are the path entries from_bytes() returns.
+
     ZipImportError is raised if 'archivepath' doesn't point to a valid Zip
     archive.
 
@@ -136,29 +178,12 @@ class zipimporter(_LoaderBasics):  # type: ignore[misc,valid-type]  # noqa: N801
         if ALT_SEP:
             path = path.replace(ALT_SEP, SEP)
 
-        requested = path
-        prefix: list[str] = []
-        while True:
-            try:
-                st = os.stat(path)
-            except (OSError, ValueError):
-                # Not there (or too long): back up one path element.
-                dirname, basename = _path_split(path)
-                if dirname == path:
-                    raise ZipImportError(
-                        f"not a Zip file (no such file): {requested!r}", path=path
-                    ) from None
-                path = dirname
-                prefix.append(basename)
-            else:
-                if (st.st_mode & 0o170000) != 0o100000:  # not a regular file
-                    raise ZipImportError(f"not a Zip file (not a file): {path!r}", path=path)
-                break
-
-        if path not in _zip_directory_cache:
-            _zip_directory_cache[path] = open_index(path)
-        self.archive = path
-        self.prefix = _path_join(*prefix[::-1])
+        # The first existing part of the path is the archive file (or a
+        # <memory:...> entry); members named by the parts after it that are
+        # archives themselves lead into those; the rest is the prefix.
+        root, parts = directory.split_path(path)
+        self.archive, _, parts = directory.resolve(root, parts, _zip_directory_cache)
+        self.prefix = _path_join(*parts)
         if self.prefix:
             self.prefix += SEP
 
@@ -196,10 +221,11 @@ class zipimporter(_LoaderBasics):  # type: ignore[misc,valid-type]  # noqa: N801
                 spec.submodule_search_locations = [dirname]
             spec.loader_state = _PendingCode(code)
             return spec
-        # Not a module or regular package: a directory may be a portion of a
-        # namespace package.
+        # Not a module or regular package: a directory, with an entry of its
+        # own or implied by the names below it (as CPython 3.14 sees it), may
+        # be a portion of a namespace package.
         modpath = self._module_path(fullname)
-        if modpath + SEP in self._get_files():
+        if _is_dir(files, modpath + SEP):
             spec = ModuleSpec(name=fullname, loader=None, is_package=True)
             assert spec.submodule_search_locations is not None
             spec.submodule_search_locations.append(f"{self.archive}{SEP}{modpath}")
@@ -227,7 +253,7 @@ class zipimporter(_LoaderBasics):  # type: ignore[misc,valid-type]  # noqa: N801
             if self._module_info(fullname) is not None:
                 return self, []
             modpath = self._module_path(fullname)
-            if modpath + SEP in self._get_files():
+            if _is_dir(self._get_files(), modpath + SEP):
                 return None, [f"{self.archive}{SEP}{modpath}"]
             return None, []
 
@@ -280,6 +306,8 @@ class zipimporter(_LoaderBasics):  # type: ignore[misc,valid-type]  # noqa: N801
             files = self._fresh_files()
             member = files.get(key)
             if member is None:
+                if key.endswith(SEP) and _is_dir(files, key):
+                    return b""  # an implicit directory, as on 3.14
                 raise OSError(0, "", key)
         return self._read(files, member)
 
@@ -423,7 +451,9 @@ class zipimporter(_LoaderBasics):  # type: ignore[misc,valid-type]  # noqa: N801
             return _zip_directory_cache[self.archive]
         except KeyError:
             try:
-                files = _zip_directory_cache[self.archive] = open_index(self.archive)
+                files = _zip_directory_cache[self.archive] = open_index(
+                    self.archive, _zip_directory_cache
+                )
             except ZipImportError:
                 return {}
             return files
@@ -471,10 +501,15 @@ class zipimporter(_LoaderBasics):  # type: ignore[misc,valid-type]  # noqa: N801
         )
 
     def _check_unchanged(self, files: Files) -> None:
-        """Raise ArchiveChanged if the archive on disk is not the one *files* indexed."""
+        """Raise ArchiveChanged if the archive on disk is not the one *files* indexed.
+
+        For an archive inside another that is the outer file; an archive in
+        memory never changes.
+        """
         if isinstance(files, DirectoryIndex) and files.stat is not None:
+            source = files.source
             try:
-                now = os.stat(self.archive)
+                now = os.stat(self.archive if source is None else source.file)  # type: ignore[arg-type]
             except OSError:
                 return  # gone: reading a member will say so
             check_same_file(self.archive, now, files.stat)
@@ -491,25 +526,40 @@ class zipimporter(_LoaderBasics):  # type: ignore[misc,valid-type]  # noqa: N801
 
     def _read(self, files: Files, member: Member) -> bytes:
         """A member's bytes, refused if the archive is no longer the one *files* indexed."""
-        stat = files.stat if isinstance(files, DirectoryIndex) else None
-        return read_member(self.archive, member, stat)
+        if isinstance(files, DirectoryIndex):
+            return read_member(self.archive, member, files.stat, files.source)
+        return read_member(self.archive, member)
 
     def _candidates(self, fullname: str) -> tuple[Files, list[Candidate]]:
-        """The index and the (path, isbytecode, ispackage, member) of a module's files."""
+        """The index and the (path, kind, ispackage, member) of a module's files, in order.
+
+        The stdlib's four (package ``__init__.pyc``, ``__init__.py``, then
+        module ``.pyc``, ``.py``), and right before the first source found
+        its ``__pycache__`` ``.pyc`` for this interpreter, if there is one.
+        """
         path = self._module_path(fullname)
         files = self._get_files()
         for attempt in range(2):
-            found = []
-            for suffix, isbytecode, ispackage in _SEARCH_ORDER:
+            found: list[Candidate] = []
+            for suffix, kind, ispackage in _SEARCH_ORDER:
                 member = files.get(path + suffix)
                 if member is not None:
-                    found.append((path + suffix, isbytecode, ispackage, member))
+                    found.append((path + suffix, kind, ispackage, member))
             if found or attempt:
                 break
             fresh = self._fresh_files()  # a miss: maybe the archive gained it
             if fresh is files:
                 break
             files = fresh
+        if _PYCACHE_SUFFIX is not None and found and _may_have_pycache(files):
+            for i, (fullpath, kind, ispackage, _) in enumerate(found):
+                if kind == _SOURCE:
+                    head, sep, tail = fullpath.rpartition(SEP)
+                    cached = f"{head}{sep}{_PYCACHE}{tail[:-3]}{_PYCACHE_SUFFIX}"
+                    member = files.get(cached)
+                    if member is not None:
+                        found.insert(i, (cached, _CACHED, ispackage, member))
+                    break
         return files, found
 
     def _module_info(self, fullname: str) -> bool | None:
@@ -556,27 +606,38 @@ class zipimporter(_LoaderBasics):  # type: ignore[misc,valid-type]  # noqa: N801
         self, fullname: str, files: Files, candidates: list[Candidate]
     ) -> tuple[CodeType, bool, str]:
         import_error: ImportError | None = None
-        for fullpath, isbytecode, ispackage, member in candidates:
+        for i, (fullpath, kind, ispackage, member) in enumerate(candidates):
             _verbose_message("trying {}{}{}", self.archive, SEP, fullpath, verbosity=2)
             modpath = f"{self.archive}{SEP}{fullpath}"
-            if isbytecode:
-                # The .py beside it, if any, is the next candidate: no second lookup.
+            if kind == _PYC:
+                # The .py beside it, if any, is a later candidate: no second lookup.
                 source = next((c[3] for c in candidates if c[0] == fullpath[:-1]), None)
-                stamp = None
-                if source is not None:
-                    mtime = bytecode.dos_to_unix(source.dos_date, source.dos_time)
-                    stamp = (mtime, source.file_size)
                 try:
-                    code = bytecode.pyc_to_code(
-                        self._read(files, member), fullname, fullpath, stamp,
-                        lambda m=source: None if m is None else self._read(files, m),  # type: ignore[misc]
-                    )  # fmt: skip
+                    code = self._pyc_code(files, member, source, fullname, fullpath)
                 except ImportError as exc:
                     import_error = exc
                     continue
                 if code is None:
                     _verbose_message(f"bytecode is stale for {fullname!r}")
                     continue
+            elif kind == _CACHED:
+                # Its source is the next candidate, and gives __file__.  An
+                # unusable or stale one is skipped: the source is there.
+                sourcepath, _, _, source = candidates[i + 1]
+                modpath = f"{self.archive}{SEP}{sourcepath}"
+                try:
+                    code = self._pyc_code(files, member, source, fullname, fullpath)
+                except ImportError as exc:
+                    _verbose_message(f"{exc}; using the source")
+                    continue
+                if code is None:
+                    _verbose_message(f"{fullpath} is stale for {fullname!r}")
+                    continue
+                _imp._fix_co_filename(code, modpath)  # type: ignore[attr-defined]
+            elif _in_memory(files):
+                # Nothing of an archive given as bytes goes to disk (it may
+                # have been decrypted): compiled every time, never cached.
+                code = self._compile(self._read(files, member), fullname, modpath)
             else:
                 code = bytecode_cache.load(self.archive, member, modpath)
                 if code is not None:
@@ -593,6 +654,24 @@ class zipimporter(_LoaderBasics):  # type: ignore[misc,valid-type]  # noqa: N801
             ) from import_error
         raise self._not_found(fullname)
 
+    def _pyc_code(
+        self, files: Files, member: Member, source: Member | None, fullname: str, fullpath: str
+    ) -> CodeType | None:
+        """The code in the .pyc *member*, None if stale against *source* (ImportError if unusable).
+
+        A timestamp .pyc is checked against the source member's time and
+        size, a hash-based one per ``check_source``/``--check-hash-based-pycs``.
+        """
+        stamp = None
+        if source is not None:
+            # The exact mtime from the UT/NTFS extra field if the archive has one.
+            extra = files.extra(source.name) if isinstance(files, DirectoryIndex) else b""
+            stamp = bytecode.source_stamp(source, extra)
+        return bytecode.pyc_to_code(
+            self._read(files, member), fullname, fullpath, stamp,
+            lambda: None if source is None else self._read(files, source),
+        )  # fmt: skip
+
     def _compile(self, source: bytes, fullname: str, modpath: str) -> CodeType:
         """Compile a member's source; an uncompilable one is an error of this archive."""
         try:
@@ -602,3 +681,60 @@ class zipimporter(_LoaderBasics):  # type: ignore[misc,valid-type]  # noqa: N801
 
     def __repr__(self) -> str:
         return f'<zipimporter object "{self.archive}{SEP}{self.prefix}">'
+
+
+# -- archives in memory --------------------------------------------------------
+
+
+def from_bytes(data: bytes | bytearray | memoryview, name: str) -> str:
+    """A ``sys.path`` entry that imports from the ZIP archive *data*, held in memory.
+
+    The entry is ``'<memory:NAME>'`` (``'<memory:NAME-2>'``, ... if that name
+    holds other bytes already; the same entry for equal bytes).  With
+    zipimporter installed, put it on ``sys.path`` (or give it, or
+    ``'<memory:NAME>/subdir'``, to :class:`zipimporter`) and modules import
+    from it with the same checks as from a file; ``__file__`` is
+    ``'<memory:NAME>/mod.py'``, and tracebacks, ``get_data`` and resources
+    read the bytes.  Archives inside it (``'<memory:NAME>/inner.zip'``) work
+    as in a file.
+
+    One copy: a ``bytes`` object is kept as it is (anything else is copied
+    into one, once) and read through memoryviews.  It is held, and every
+    index and importer made for it kept, until :func:`forget_bytes`.
+
+    ZipImportError (``path`` = the entry) if *data* isn't a readable archive
+    (nothing is then held); ValueError if *name* is empty or holds a path
+    separator or NUL.
+    """
+    if type(data) is not bytes:
+        data = bytes(data)
+    entry, new = directory.register_bytes(data, name)
+    if entry not in _zip_directory_cache:
+        try:
+            _zip_directory_cache[entry] = open_index(entry)
+        except ZipImportError:
+            if new:
+                directory.forget_bytes(entry)
+            raise
+    return entry
+
+
+def forget_bytes(entry: str) -> bool:
+    """Stop holding the archive :func:`from_bytes` gave *entry* for; whether it was held.
+
+    Its indexes (and those of archives inside it) and its importers in
+    ``sys.path_importer_cache`` are dropped, so its memory is freed once
+    nothing else refers to it.  Modules already imported keep their code,
+    but can no longer read their source (tracebacks) or data; an import
+    from *entry* (leave it off ``sys.path``) finds nothing.
+    """
+    held = directory.forget_bytes(entry)
+    inside = entry + SEP
+    for cache in (_zip_directory_cache, sys.path_importer_cache):
+        for key in [k for k in cache if k == entry or k.startswith(inside)]:
+            del cache[key]
+    from . import resources  # already imported by the package; its listings hold indexes
+
+    for key in [k for k in resources._listings if k == entry or k.startswith(inside)]:
+        del resources._listings[key]
+    return held

@@ -7,17 +7,38 @@ archive on every open, so a saved table can only ever be used with the exact
 directory bytes it was built from: a rewritten, replaced or foreign archive
 simply misses.  The file's own CRC guards against corruption and truncation.
 The file lives in ``<cache root>/index/``, used only while that directory can be
-trusted (see :mod:`zipimporter.cachedir`).
+trusted (see :mod:`zipimporter.cachedir`).  Reading it renews its access time
+when that is over an hour old (its "last use" for pruning, see
+:mod:`zipimporter.housekeeping`); writing it notes the root for the daily prune
+check at exit.
 """
 
 from __future__ import annotations
 
+import os
 import struct
 import zlib
 
-from .cachedir import SEP, atomic_write, cache_root, path_key, read_file, trusted_dir
+from . import archive as _zip
+from .cachedir import (
+    SEP,
+    atomic_write,
+    cache_root,
+    note_write,
+    path_key,
+    read_entry,
+    trusted_dir,
+)
 
-__all__ = ["MIN_ENTRIES", "load", "store"]
+__all__ = [
+    "EMBEDDED_MAGIC",
+    "MIN_ENTRIES",
+    "EmbeddedIndex",
+    "embedded_classes",
+    "embedded_comment",
+    "load",
+    "store",
+]
 
 #: Archives with fewer entries are parsed faster than a cache file is read.
 MIN_ENTRIES = 2048
@@ -27,6 +48,8 @@ _MAGIC = b"ZIPIDX\x00\x02"
 # itemsize, table length, payload crc32
 _HEADER = struct.Struct("<8sQQIIQBQI")
 _MAX_FILE = 1 << 31
+#: A file read whose access time is older than this (seconds) gets it renewed.
+TOUCH_AFTER = 3600.0
 
 
 def _path(archive: str, *, create: bool = False) -> str | None:
@@ -47,9 +70,10 @@ def load(archive: str, records: bytes, entries: int) -> tuple[memoryview, int] |
     path = _path(archive)
     if path is None:
         return None
-    data = read_file(path, _MAX_FILE)
-    if data is None or len(data) < _HEADER.size:
+    found = read_entry(path, _MAX_FILE, touch_after=TOUCH_AFTER)
+    if found is None or len(found[0]) < _HEADER.size:
         return None
+    data = found[0]
     (magic, size, n, crc, adler, count, itemsize, tlen, pcrc) = _HEADER.unpack_from(data)
     payload = memoryview(data)[_HEADER.size :]
     if (
@@ -80,4 +104,245 @@ def store(archive: str, records: bytes, entries: int, table: memoryview, count: 
         len(table),
         zlib.crc32(payload),
     )
-    atomic_write(path, header + payload)
+    root = cache_root()
+    if atomic_write(path, header + payload) and root is not None:
+        note_write(root)
+
+
+# -- The embedded index: what ``zipimporter build`` writes into big bundles ------------------
+
+
+#: How the archive comment of a bundle with an embedded index starts.
+EMBEDDED_MAGIC = b"zipimporter-index-1:"
+# entries, central directory size, number of classes; then per class: name length, count.
+_EMBEDDED_HEAD = struct.Struct("<QQI")
+_EMBEDDED_CLASS = struct.Struct("<HI")
+# The central record fields the layout check reads (offsets into a record).
+_CD_HEADER = 46
+_CD_SIG = b"PK\x01\x02"
+_CD_CSIZE_AT = 20
+_CD_NLEN_AT = 28
+_CD_ELEN_AT = 30  # extra field length (2 bytes), then comment length (2 bytes)
+_CD_OFFSET_AT = 42
+_LOCAL_HEADER = 30
+_LANE = 5  # bytes per value in the extent check: 40 bits hold any sum of two 32-bit fields
+
+
+def embedded_comment(names: list[bytes]) -> bytes | None:
+    """The archive comment that describes a central directory of *names*, in this order.
+
+    None unless the names are in the embedded layout: ordered by (length,
+    bytes), strictly, and at least :data:`MIN_ENTRIES` of them.  The records
+    must then carry no extra field and no comment (``zipfile`` writes none
+    below 4 GiB); :func:`embedded_classes` checks that when the archive is read.
+
+    >>> embedded_comment([b"a", b"b", b"ab"]) is None  # too few
+    True
+    """
+    if len(names) < MIN_ENTRIES:
+        return None
+    classes: list[list[int]] = []
+    previous = (-1, b"")
+    for raw in names:
+        key = (len(raw), raw)
+        if key <= previous or len(raw) > 0xFFFF:
+            return None
+        previous = key
+        if classes and classes[-1][0] == len(raw):
+            classes[-1][1] += 1
+        else:
+            classes.append([len(raw), 1])
+    cd_size = sum(_CD_HEADER + len(raw) for raw in names)
+    body = _EMBEDDED_HEAD.pack(len(names), cd_size, len(classes)) + b"".join(
+        _EMBEDDED_CLASS.pack(w, m) for w, m in classes
+    )
+    # Hex digits only: the comment can never hold an end record's signature.
+    return EMBEDDED_MAGIC + body.hex().encode()
+
+
+def _parse_comment(comment: bytes, entries: int, cd_size: int) -> list[tuple[int, int]] | None:
+    """The (name length, count) classes the comment claims for this directory, or None."""
+    if not comment.startswith(EMBEDDED_MAGIC):
+        return None
+    try:
+        body = bytes.fromhex(comment[len(EMBEDDED_MAGIC) :].decode("ascii"))
+    except (UnicodeDecodeError, ValueError):
+        return None
+    if len(body) < _EMBEDDED_HEAD.size:
+        return None
+    n, size, k = _EMBEDDED_HEAD.unpack_from(body)
+    if (n, size) != (entries, cd_size) or len(body) != _EMBEDDED_HEAD.size + k * 6:
+        return None
+    classes = [c for c in _EMBEDDED_CLASS.iter_unpack(body[_EMBEDDED_HEAD.size :])]
+    if sum(m for _, m in classes) != entries or any(m == 0 for _, m in classes):
+        return None
+    if any(a[0] >= b[0] for a, b in zip(classes, classes[1:])):
+        return None
+    return classes
+
+
+def embedded_classes(
+    records: bytes, entries: int, comment: bytes, data_end: int
+) -> list[tuple[int, int, int]] | None:
+    """(name length, start, count) of each class of an embedded-layout directory, or None.
+
+    *data_end* is where the members' data must end (the central directory's
+    start, relative to the ZIP data).  None unless the comment describes
+    *records* exactly and the members tile ``[0, data_end)`` in directory
+    order (see the module docstring: what is checked here, and why that is
+    enough).  Never raises.
+    """
+    classes = _parse_comment(comment, entries, len(records))
+    if classes is None:
+        return None
+    found = []
+    start = 0
+    for w, m in classes:
+        stride = _CD_HEADER + w
+        end = start + m * stride
+        if end > len(records):
+            return None
+        zeros = bytes(m)
+        s = start
+        if (
+            records[s : end : stride] != b"P" * m
+            or records[s + 1 : end : stride] != b"K" * m
+            or records[s + 2 : end : stride] != b"\x01" * m
+            or records[s + 3 : end : stride] != b"\x02" * m
+            or records[s + _CD_NLEN_AT : end : stride] != bytes((w & 0xFF,)) * m
+            or records[s + _CD_NLEN_AT + 1 : end : stride] != bytes((w >> 8,)) * m
+            or any(records[s + _CD_ELEN_AT + i : end : stride] != zeros for i in range(4))
+        ):
+            return None
+        found.append((w, start, m))
+        start = end
+    if start != len(records) or not _tiled(records, found, entries, data_end):
+        return None
+    return found
+
+
+def _tiled(records: bytes, classes: list[tuple[int, int, int]], n: int, data_end: int) -> bool:
+    """Whether member j's local record ends exactly where member j+1's starts, from 0 to *data_end*.
+
+    Computed on whole columns at once: each field is copied into a lane of
+    :data:`_LANE` bytes and the columns are added as big integers, which no
+    lane can overflow (so no lane's sum spills into the next one).
+    """
+    lane = _LANE
+    offsets = bytearray(lane * n)
+    sizes = bytearray(lane * n)
+    fixed = bytearray(lane * n)
+    j = 0
+    for w, start, m in classes:
+        stride = _CD_HEADER + w
+        end = start + m * stride
+        a, b = lane * j, lane * (j + m)
+        for i in range(4):
+            offsets[a + i : b : lane] = records[start + _CD_OFFSET_AT + i : end : stride]
+            sizes[a + i : b : lane] = records[start + _CD_CSIZE_AT + i : end : stride]
+        local = _LOCAL_HEADER + w
+        fixed[a:b:lane] = bytes((local & 0xFF,)) * m
+        fixed[a + 1 : b : lane] = bytes((local >> 8,)) * m
+        j += m
+    first = int.from_bytes(offsets, "little")
+    ends = first + int.from_bytes(sizes, "little") + int.from_bytes(fixed, "little")
+    bits = 8 * lane * (n - 1)
+    return (
+        first & 0xFFFFFFFF == 0
+        and first >> 8 * lane == ends & ((1 << bits) - 1)
+        and ends >> bits == data_end
+    )
+
+
+class EmbeddedIndex(_zip.DirectoryIndex):
+    """A :class:`~.archive.DirectoryIndex` over an embedded-layout directory: no table built.
+
+    A name is looked up by its length (its class) and a binary search among
+    the class's names, which sit at fixed strides.  The first lookup in a
+    class checks that its names strictly increase (one C-speed pass over that
+    class); if they don't, the index builds its table as the parser does
+    (:func:`~.archive.build_table`) and answers from it from then on.
+    """
+
+    __slots__ = ("_classes", "_verified")
+
+    def __init__(
+        self,
+        archive_path: str,
+        layout: _zip.Layout,
+        records: bytes,
+        classes: list[tuple[int, int, int]],
+        stat: os.stat_result | None = None,
+        source: _zip.Source | None = None,
+    ) -> None:
+        placeholder = memoryview(bytearray(4)).cast("I")
+        super().__init__(archive_path, layout, records, placeholder, layout.entries, stat, source)
+        self._classes: dict[int, tuple[int, int, int]] | None = {
+            w: (start, m, i) for i, (w, start, m) in enumerate(classes)
+        }
+        self._verified = bytearray(len(classes))
+
+    def _find(self, name: object) -> int:
+        classes = self._classes
+        if classes is None or not isinstance(name, str):
+            return _zip.DirectoryIndex._find(self, name)
+        try:
+            raw = (name if SEP == "/" else name.replace(SEP, "/")).encode()
+        except UnicodeEncodeError:
+            return -1
+        n = len(raw)
+        found = classes.get(n)
+        if found is not None:
+            start, m, i = found
+            if not self._verified[i] and not self._verify(n, start, m, i):
+                return _zip.DirectoryIndex._find(self, name)
+            rec = self._records
+            stride = _CD_HEADER + n
+            at0 = start + _CD_HEADER
+            lo, hi = 0, m
+            while lo < hi:
+                mid = (lo + hi) >> 1
+                at = at0 + mid * stride
+                probe = rec[at : at + n]
+                if probe < raw:
+                    lo = mid + 1
+                elif probe > raw:
+                    hi = mid
+                else:
+                    pos = at - _CD_HEADER
+                    # Non-ASCII bytes mean UTF-8 only with the flag; else cp437.
+                    if raw.isascii() or rec[pos + 9] & 0x08:  # FLAG_UTF8, 0x0800
+                        return pos
+                    break
+        return -1 if raw.isascii() else self._find_cp437(name)
+
+    def _verify(self, w: int, start: int, m: int, i: int) -> bool:
+        """Whether class *i*'s names strictly increase; if not, switch to a built table."""
+        from operator import lt
+
+        stride = _CD_HEADER + w
+        view = memoryview(self._records)[start : start + m * stride]
+        unpack = struct.Struct(f"{_CD_HEADER}x{w}s").iter_unpack
+        # Each name against the next, streamed: no list of names is ever held.
+        if all(map(lt, unpack(view[:-stride]), unpack(view[stride:]))):
+            self._verified[i] = 1
+            return True
+        table, count = _zip.build_table(self._records, self.layout, self.archive)
+        self._table = table
+        self._mask = len(table) - 1
+        self._count = count
+        self._classes = None
+        return False
+
+    def __len__(self) -> int:
+        classes = self._classes
+        if classes is not None:
+            for w, (start, m, i) in list(classes.items()):
+                if not self._verified[i] and not self._verify(w, start, m, i):
+                    break
+        return self._count
+
+    @property
+    def verified_classes(self) -> int:
+        """How many classes have been checked so far (None of them once a table is built)."""
+        return sum(self._verified) if self._classes is not None else 0

@@ -8,13 +8,14 @@ from __future__ import annotations
 
 import _imp
 import os
+import sys
 from dataclasses import asdict, dataclass, field
 from enum import StrEnum
 from importlib.util import MAGIC_NUMBER, source_hash
 
 from . import bytecode, messages, runtime
 from .archive import DirectoryIndex, Member, read_directory, read_member
-from .compression import method_name
+from .compression import ZSTANDARD, method_name
 from .errors import ZipImportError
 from .extraction import EXTENSION_SUFFIXES, extension_name
 
@@ -48,6 +49,7 @@ class Use(StrEnum):
     """What the importer loads a module from."""
 
     PYC = "pyc"
+    PYCACHE = "pycache"  # the source's __pycache__/<name>.<cache tag>.pyc for this Python
     SOURCE = "source"
     EXTENSION = "extension"
 
@@ -55,6 +57,7 @@ class Use(StrEnum):
 class Severity(StrEnum):
     ERROR = "error"  # verify fails
     WARNING = "warning"  # verify fails only with --strict
+    NOTE = "note"  # worth knowing; never fails verify
 
 
 @dataclass(frozen=True)
@@ -77,6 +80,12 @@ class ModuleInfo:
     extension: str | None = None  # member path of the extension module this Python loads
     #: Member paths of extension modules built for other Pythons or platforms.
     foreign_extensions: list[str] = field(default_factory=list)
+    #: PEP 3147 ``__pycache__`` members of the module, by cache tag (with any
+    #: ``.opt-N``): ``{"cpython-312": "pkg/__pycache__/mod.cpython-312.pyc"}``.
+    pycache: dict[str, str] = field(default_factory=dict)
+    #: What the running Python makes of its own one (text, and typed), if any.
+    pycache_status: str | None = None
+    pycache_state: PycState | None = None
 
 
 @dataclass
@@ -183,7 +192,7 @@ def _pyc_verdict(
             pass  # pyc_to_code says what is wrong with the source
     stamp = None
     if source is not None:
-        stamp = (bytecode.dos_to_unix(source.dos_date, source.dos_time), source.file_size)
+        stamp = bytecode.source_stamp(source, bytecode.central_extra(index, source.name))
     try:
         code = bytecode.pyc_to_code(
             data,
@@ -232,6 +241,38 @@ def _extension_module(name: str) -> tuple[str, str, bool, bool] | None:
     return dotted, suffix, False, ours
 
 
+def _pycache_key() -> str:
+    """The part of a ``__pycache__`` file name this Python looks for: cache tag and opt level."""
+    tag = sys.implementation.cache_tag or ""
+    return tag + (f".opt-{sys.flags.optimize}" if sys.flags.optimize else "")
+
+
+def _is_pycache_dir(d: str) -> bool:
+    return d == "__pycache__" + SEP or d.endswith(SEP + "__pycache__" + SEP)
+
+
+def _pycache_member(name: str) -> tuple[str, str] | None:
+    """(dotted module name, cache tag and opt level) of a PEP 3147 ``__pycache__`` member.
+
+    >>> _pycache_member("pkg/__pycache__/mod.cpython-312.pyc")
+    ('pkg.mod', 'cpython-312')
+    >>> _pycache_member("pkg/__pycache__/__init__.cpython-313.opt-1.pyc")
+    ('pkg', 'cpython-313.opt-1')
+    >>> _pycache_member("pkg/mod.pyc") is None
+    True
+    """
+    directory, _, base = name.rpartition(SEP)
+    parent, _, last = directory.rpartition(SEP)
+    if last != "__pycache__" or not base.endswith(".pyc"):
+        return None
+    stem, dot, key = base[: -len(".pyc")].partition(".")
+    if not dot or not key or not stem.isidentifier():
+        return None
+    if stem == "__init__":
+        return (parent.replace(SEP, "."), key) if parent else None
+    return (f"{parent}{SEP}{stem}" if parent else stem).replace(SEP, "."), key
+
+
 def _without_entry(names: list[str], members: dict[str, Member]) -> set[str]:
     """Directories with code below them but no entry and no ``__init__``.
 
@@ -241,7 +282,7 @@ def _without_entry(names: list[str], members: dict[str, Member]) -> set[str]:
     code_dirs: set[str] = set()
     for n in names:
         if n.endswith((".py", ".pyc")):
-            code_dirs |= _parents(n)
+            code_dirs |= {d for d in _parents(n) if not _is_pycache_dir(d)}
     return {
         d
         for d in code_dirs
@@ -287,18 +328,16 @@ def inspect_archive(path: str) -> Report:
     unentered = _without_entry(names, members)
     for d in _directories(names):
         dotted = d[:-1].replace(SEP, ".")
-        if not _is_dotted(dotted):
+        if not _is_dotted(dotted) or _is_pycache_dir(d):
             continue
         init_py, init_pyc = d + "__init__.py", d + "__init__.pyc"
         if init_py in members or init_pyc in members:
             info = ModuleInfo(dotted, "package", init_py if init_py in members else None)
             info.pyc = init_pyc if init_pyc in members else None
-        elif d in members:  # only explicit directories are namespace portions
+        elif d in members:
             info = ModuleInfo(dotted, "namespace")
-        elif d in unentered:
-            info = ModuleInfo(
-                dotted, "namespace", importable=False, note=messages.NO_DIRECTORY_ENTRY
-            )
+        elif d in unentered:  # implicit: zipimporter (and 3.14's stdlib) import it
+            info = ModuleInfo(dotted, "namespace", note=messages.NO_DIRECTORY_ENTRY)
         else:
             continue
         modules[dotted] = info
@@ -316,6 +355,11 @@ def inspect_archive(path: str) -> Report:
         else:
             info.source = n
         claimed.add(n)
+    for n in names:  # __pycache__ files belong to their module's source
+        cached = _pycache_member(n) if n not in claimed else None
+        if cached is not None and cached[0] in modules and modules[cached[0]].kind != "namespace":
+            modules[cached[0]].pycache[cached[1]] = n
+            claimed.add(n)
     # Extension modules: FileFinder's order, a package before a module, and
     # this Python's suffixes in its order of preference.
     loaded_first: set[str] = set()  # modules whose extension comes before their Python files
@@ -346,6 +390,12 @@ def inspect_archive(path: str) -> Report:
             info.pyc_state, info.pyc_status = verdict.state, verdict.text
             usable = verdict.state is PycState.VALID
         info.uses = Use.PYC if usable else (Use.SOURCE if source else None)
+        mine = info.pycache.get(_pycache_key())
+        if mine and source is not None:  # without its source, __pycache__ is ignored
+            verdict = _pyc_verdict(index, members[mine], source, info.name)
+            info.pycache_state, info.pycache_status = verdict.state, verdict.text
+            if info.uses is Use.SOURCE and verdict.state is PycState.VALID:
+                info.uses = Use.PYCACHE
         if info.name in loaded_first:
             info.uses = Use.EXTENSION
         info.importable = info.uses is not None
@@ -467,8 +517,12 @@ def verify_archive(path: str) -> list[Problem]:
             problems.append(Problem(name, str(exc)))
     for d in sorted(_without_entry(names, members)):
         if _is_dotted(d[:-1].replace(SEP, ".")):
-            problems.append(Problem(d, messages.NO_DIRECTORY_ENTRY, Severity.WARNING))
+            problems.append(Problem(d, messages.NO_DIRECTORY_ENTRY, Severity.NOTE))
     problems += _runtime_problems(members)
+    zstd = sum(1 for m in members.values() if m.method == ZSTANDARD and not m.is_dir)
+    if zstd:
+        text = messages.ZSTD_NEEDS_CODEC_TO_RUN.format(count=zstd)
+        problems.append(Problem("", text, Severity.NOTE))
     problems += _extension_problems(names)
     for name, data in contents.items():
         if name.endswith(".py"):
@@ -476,6 +530,16 @@ def verify_archive(path: str) -> list[Problem]:
                 compile(data, f"{path}{SEP}{name}", "exec", dont_inherit=True)
             except (SyntaxError, ValueError) as exc:
                 problems.append(Problem(name, messages.DOES_NOT_COMPILE.format(error=exc)))
+        elif (cached := _pycache_member(name)) is not None:
+            # Only this Python's, and only with its source (else importers ignore it).
+            directory = name.rpartition(SEP)[0].rpartition(SEP)[0]
+            stem = name.rpartition(SEP)[2].partition(".")[0]
+            source = index.get(f"{directory}{SEP}{stem}.py" if directory else f"{stem}.py")
+            if cached[1] == _pycache_key() and source is not None:
+                verdict = _pyc_verdict(index, index[name], source, cached[0])
+                severity = _SEVERITY[verdict.state]
+                if severity is not None:
+                    problems.append(Problem(name, verdict.text, severity))
         elif name.endswith(".pyc"):
             verdict = _pyc_verdict(index, index[name], index.get(name[:-1]), name[:-4])
             severity = _SEVERITY[verdict.state]

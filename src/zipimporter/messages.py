@@ -69,6 +69,20 @@ DOES_NOT_COMPILE = "does not compile: {error}"
 #: ``--compile-python PYTHON`` that failed; *error* is its last line of stderr.
 COMPILE_PYTHON_FAILED = "compiling with {python} failed: {error}"
 UNKNOWN_COMPRESSION = "unknown compression {name!r}; use one of {choices}"
+#: ``build --compression zstd`` on a Python with no zstd codec.
+ZSTD_NEEDS_CODEC = (
+    "--compression zstd needs Python 3.14 or the 'zstd' extra: pip install 'zipimporter[zstd]'"
+)
+#: A note from ``build`` (and from ``verify``): a bundle with zstd members.
+ZSTD_NEEDS_CODEC_TO_RUN = (
+    "{count} members use zstd: the Python that reads them needs the zstd codec "
+    "(Python 3.14, or backports.zstd installed for it: pip install backports.zstd)"
+)
+#: ``--compile-python PYTHON`` (or the running Python, with ``--pycache``)
+#: whose ``sys.implementation.cache_tag`` can't name a ``__pycache__`` file.
+NO_CACHE_TAG = "{python} has no usable cache tag ({tag!r}): it can't have a __pycache__ layout"
+#: Two ``--compile-python`` interpreters with the same cache tag.
+DUPLICATE_CACHE_TAG = "{first} and {second} both compile for {tag}: give one of them"
 UNKNOWN_PYC_MODE = "unknown pyc mode {name!r}; use one of {choices}"
 
 #: ``--main`` that is not ``pkg.module:function``.
@@ -121,9 +135,10 @@ NO_SOURCE = "no source to fall back to"
 PYTHON_VERSION = "Python {version} (magic {number})"
 #: A magic number of no Python release we know; *magic* is the four bytes in hex.
 PYTHON_UNKNOWN = "unknown Python (magic {magic})"
-#: A directory with modules below it but no entry of its own: zipimport sees
-#: only explicit directory entries as namespace portions.
-NO_DIRECTORY_ENTRY = "not importable: no directory entry"
+#: A directory with modules below it but no entry of its own: zipimporter (and
+#: the stdlib from 3.14) imports it as a namespace portion; the stdlib's
+#: zipimport of 3.11-3.13 sees only explicit directory entries.
+NO_DIRECTORY_ENTRY = "no directory entry: the stdlib's zipimport before 3.14 won't see it"
 #: An extension module built for another Python or platform, by its file name
 #: suffix (*suffixes*: the ones this Python loads); *fallback* is one of
 #: :data:`PYTHON_MODULE_USED` and :data:`NO_FALLBACK`.
@@ -139,3 +154,58 @@ NO_FALLBACK = "not importable here"
 NOT_A_MODULE_NAME = "not a module name: {name!r}"
 NO_MAIN = "{archive} has no __main__.py"
 NO_MODULE = "{archive} has no module {module!r}"
+
+# -- cache -------------------------------------------------------------------
+
+#: ``cache info``: the first line, then a line per kind of cache.
+CACHE_DIRECTORY = "cache directory: {root}"
+#: ``cache info``: the root exists but zipimporter refuses it (see
+#: ``zipimporter.cachedir``); *reason* is the refusal's wording.
+CACHE_NOT_TRUSTED = "not trusted, so zipimporter runs without it: {reason}"
+#: ``cache info``, ``prune``, ``clear``: nothing there yet (not an error).
+CACHE_NOT_THERE = "no cache yet: {root} does not exist"
+#: ``cache info``: one kind (*kind*: index, bytecode, extensions, activate).
+#: *what* is :data:`CACHE_COUNT` for each role, joined by ", ".
+CACHE_KIND = "  {kind:<11} {what:<34} {size:>10}  {used}"
+CACHE_COUNT = "{count} {noun}"
+#: The nouns of :data:`CACHE_COUNT` (singular, plural), by role.
+CACHE_NOUNS = {
+    "index": ("index", "indexes"),
+    "pack": ("pack", "packs"),
+    "modules": ("module", "modules"),
+    "legacy": ("older per-module directory", "older per-module directories"),
+    "slot": ("slot", "slots"),
+    "map": ("archive map", "archive maps"),
+    "shim": ("shim", "shims"),
+    "temporary": ("leftover temporary", "leftover temporaries"),
+    "other": ("unexpected item", "unexpected items"),
+}
+#: *oldest* and *newest* are the entries' last uses (the later of access and
+#: modification time), as ``YYYY-MM-DD HH:MM``.
+CACHE_USED = "last used {oldest} .. {newest}"
+CACHE_EMPTY = "empty"
+#: ``cache info``: names in the root that are not zipimporter's (left alone).
+CACHE_OTHERS = "  also here, not zipimporter's (left alone): {names}"
+#: ``cache info``: the last line.  *cap* is a size or :data:`CACHE_NO_CAP`;
+#: *source* is "default", "ZIPIMPORTER_CACHE_MAX_SIZE", or why that variable
+#: was not used; *prune* is :data:`CACHE_NEXT_PRUNE` or :data:`CACHE_PRUNE_UNSCHEDULED`.
+CACHE_TOTAL = "total {size}; cap {cap} ({source}); automatic prune {prune}"
+CACHE_NO_CAP = "none"
+#: When the next automatic prune may run (at the exit of a process that writes).
+CACHE_NEXT_PRUNE = "after {when}"
+#: No prune clock yet (the first process that writes an entry starts it).
+CACHE_PRUNE_UNSCHEDULED = "a day after the next write"
+#: ``cache info``: caching is off (the other commands: :data:`CACHES_OFF`).
+CACHE_OFF = "the on-disk caches are off (ZIPIMPORTER_CACHE={value})"
+#: ``cache prune``/``clear`` with caching off (an error).
+CACHES_OFF = "the on-disk caches are off (ZIPIMPORTER_CACHE={value}): there is no cache to {action}"
+#: ``cache prune``/``clear`` on a root zipimporter doesn't trust (an error).
+CACHE_REFUSED = "won't {action} {root}: it is not trusted ({reason})"
+#: ``cache prune``: *total* is what is left, *cap* the size pruned to.
+PRUNED = "pruned {root}: removed {count} entries ({size}); {total} left, cap {cap}"
+#: ``cache clear``.
+CLEARED = "cleared {root}: removed {count} entries ({size})"
+#: ``cache clear``: names in the root that are not zipimporter's.
+CLEAR_LEFT_ALONE = "left alone, not zipimporter's: {names}"
+#: ``cache prune --max-size SIZE`` that is not a size.
+NOT_A_SIZE = "not a size: {value!r} (e.g. 500M, 2G, 1.5GiB; 'none' for no cap)"

@@ -22,7 +22,9 @@ from .bootstrap import MAIN_MODULE, MAIN_PACKAGE
 __all__ = ["MAIN_MODULE", "MAIN_PACKAGE", "RUNTIME_PACKAGE", "STUB_SOURCE", "runtime_files"]
 
 #: Modules of this package that are not part of the embedded runtime.
-NOT_EMBEDDED = frozenset({"__main__", "bundle", "cli", "demo", "inspection", "launch", "runtime"})
+NOT_EMBEDDED = frozenset(
+    {"__main__", "bundle", "cli", "dask", "demo", "inspection", "launch", "runtime"}
+)
 
 #: The bundle's ``__main__.py``.
 STUB_SOURCE = (

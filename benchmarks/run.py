@@ -135,6 +135,55 @@ def bench_open(tmp: str, entries: int, repeat: int, rows: list[dict[str, object]
     )
 
 
+def bench_embedded(tmp: str, entries: int, repeat: int, rows: list[dict[str, object]]) -> None:
+    """First open of a bundle ``zipimporter build`` wrote (embedded index), with an empty cache.
+
+    The bundle is written by the build's own writer (``bundle.write_archive``)
+    from contents in memory; the stdlib reads it on 3.11/3.12 too (its ZIP64
+    end record layout).  A second row adds one lookup in every name-length
+    class, so every class's names are checked: the most the embedded index
+    ever adds after the open.
+    """
+    from zipimporter import bundle
+    from zipimporter.directory import open_index
+
+    path = os.path.join(tmp, f"built-{entries}.pyz")
+    bundle.write_archive(
+        {f"pkg{i % 100}/sub/module_{i}.py": f"x = {i}\n".encode() for i in range(entries)}, path
+    )
+    lengths = {len(name.encode()) for name in read_directory(path)}
+    empty = os.path.join(tmp, "empty-cache")
+
+    def fresh_cache() -> None:
+        cachedir.configure(empty)
+
+    def every_class() -> None:
+        index = open_index(path)
+        for n in lengths:
+            index.get("x" * n)
+
+    t_std = median_time(lambda: stdlib_open(path), repeat)
+    t_ours = median_time(lambda: ours_open(path), repeat, fresh_cache)
+    t_all = median_time(every_class, repeat, fresh_cache)
+    t_floor = median_time(lambda: read_directory(path), repeat)  # the table built, no cache
+    cachedir.configure(None)
+    rows.append(
+        row(
+            f"first open of a built {entries:,}-entry bundle, empty cache", t_ours, t_std, None, "s"
+        )
+    )
+    rows.append(
+        row(
+            "  same, plus one lookup in every name-length class",
+            t_all,
+            t_std,
+            t_floor,
+            "s",
+            "table built",
+        )
+    )
+
+
 def write_tree(root: str, count: int) -> list[str]:
     os.makedirs(root, exist_ok=True)
     names = [f"mod_{i:04d}" for i in range(count)]
@@ -194,10 +243,21 @@ def bench_imports(tmp: str, count: int, repeat: int, rows: list[dict[str, object
             run_import_process(entry, names, mode, cache) for _ in range(repeat)
         )
 
+    # What `zipimporter build --compile` writes (a .pyc beside each .py), deflated as by
+    # default, and stored: the figure that says what storing .pyc members would give.
+    from zipimporter import bundle
+
+    built = {}
+    for compression in ("deflated", "stored"):
+        built[compression] = os.path.join(tmp, f"built-compile-{compression}.zip")
+        bundle.build([tree], built[compression], compile_pyc=True, compression=compression)
+
     t_tree = timed(tree, "tree")
     for archive, what in [
         (src_zip, f"import {count} source-only modules, 2nd process"),
         (pyc_zip, f"import {count} modules from a .pyc archive"),
+        (built["deflated"], f"import {count} modules, `build --compile` (deflated)"),
+        (built["stored"], f"import {count} modules, `build --compile --compression stored`"),
     ]:
         t_std = timed(archive, "stdlib")
         t_ours = timed(archive, "ours")
@@ -299,6 +359,7 @@ def main(argv: list[str] | None = None) -> int:
     rows: list[dict[str, object]] = []
     with tempfile.TemporaryDirectory(prefix="zipimporter-bench-") as tmp:
         bench_open(tmp, args.entries, args.repeat, rows)
+        bench_embedded(tmp, args.entries, args.repeat, rows)
         bench_imports(tmp, args.modules, args.repeat, rows)
         bench_get_data(tmp, int(args.member_mb * 1e6), args.repeat, rows)
     cachedir.configure()

@@ -304,6 +304,36 @@ def run_python(
     )
 
 
+#: A CPython of this version without zipimporter installed: the venv's base interpreter.
+PLAIN_PYTHON = getattr(sys, "_base_executable", sys.executable)
+
+
+def plain_env(cache_dir: str | os.PathLike[str], **extra: str) -> dict[str, str]:
+    """An environment in which ``zipimporter`` is not importable (no PYTHON*/ZIPIMPORTER* vars)."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("PYTHON", "ZIPIMPORTER"))}
+    env.update(ZIPIMPORTER_CACHE_DIR=os.fspath(cache_dir), PYTHONIOENCODING="utf-8", **extra)
+    return env
+
+
+def run_plain(
+    *args: str | os.PathLike[str],
+    cache_dir: str | os.PathLike[str],
+    cwd: str | os.PathLike[str] | None = None,
+    timeout: float = 300,
+    **extra: str,
+) -> subprocess.CompletedProcess[str]:
+    """``PLAIN_PYTHON ARGS`` in a subprocess with :func:`plain_env` (*extra* adds variables)."""
+    return subprocess.run(
+        [PLAIN_PYTHON, *map(os.fspath, args)],
+        capture_output=True,
+        text=True,
+        env=plain_env(cache_dir, **extra),
+        cwd=cwd,
+        timeout=timeout,
+        check=False,
+    )
+
+
 # -- fixtures ---------------------------------------------------------------
 
 

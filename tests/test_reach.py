@@ -23,11 +23,8 @@ from pathlib import Path
 
 import pytest
 
-from conftest import SRC, python_env
+from conftest import PLAIN_PYTHON, SRC, plain_env, python_env, run_plain
 from zipimporter import activation, bundle, messages, runtime
-
-#: A CPython of this version without zipimporter installed.
-PLAIN_PYTHON = getattr(sys, "_base_executable", sys.executable)
 
 WORK = '''\
 """Reports which importer loaded it."""
@@ -92,6 +89,21 @@ def main():
 """
 
 
+def run_cmd(
+    args: list, env: dict[str, str], cwd: Path | None = None, timeout: float = 600
+) -> subprocess.CompletedProcess[str]:
+    """A subprocess with output captured as text; the exit status is not checked."""
+    return subprocess.run(
+        [str(a) for a in args],
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=cwd,
+        timeout=timeout,
+        check=False,
+    )
+
+
 def is_ours(name: str) -> bool:
     return name.endswith(".zipimporter") and not name.startswith("zipimport.")
 
@@ -110,25 +122,6 @@ def build_app(app_src: Path, out: Path, **options) -> Path:
     options.setdefault("main", "app.cli:main")
     bundle.build([str(app_src)], str(out), **options)
     return out
-
-
-def plain_env(cache_dir: Path, **extra: str) -> dict[str, str]:
-    """An environment in which ``zipimporter`` is not importable."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("PYTHON", "ZIPIMPORTER"))}
-    env.update(ZIPIMPORTER_CACHE_DIR=str(cache_dir), PYTHONIOENCODING="utf-8", **extra)
-    return env
-
-
-def run_plain(*args, cache_dir: Path, cwd=None, timeout=300) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [PLAIN_PYTHON, *map(str, args)],
-        capture_output=True,
-        text=True,
-        env=plain_env(cache_dir),
-        cwd=cwd,
-        timeout=timeout,
-        check=False,
-    )
 
 
 @pytest.fixture(scope="module", autouse=True)
@@ -211,14 +204,7 @@ def test_bundle_compiled_with_shebang(app_src, tmp_path):
     app = build_app(
         app_src, tmp_path / "app.pyz", compile_pyc=True, python=PLAIN_PYTHON, compression="lzma"
     )
-    run = subprocess.run(
-        [str(app), "info"],
-        capture_output=True,
-        text=True,
-        env=plain_env(tmp_path / "cache"),
-        timeout=120,
-        check=False,
-    )
+    run = run_cmd([str(app), "info"], env=plain_env(tmp_path / "cache"), timeout=120)
     assert run.returncode == 0, run.stderr
     assert is_ours(json.loads(run.stdout)["loader"])
 
@@ -294,27 +280,17 @@ def test_bundle_children_import_through_us(app_src, tmp_path):
 def test_bundle_children_with_caching_off(app_src, tmp_path):
     app = build_app(app_src, tmp_path / "app.pyz", compression="bzip2")
     env = plain_env(tmp_path / "cache", ZIPIMPORTER_CACHE="0")
-    run = subprocess.run(
-        [PLAIN_PYTHON, str(app), "children"],
-        capture_output=True,
-        text=True,
-        env=env,
-        timeout=600,
-        check=False,
-    )
+    run = run_cmd([PLAIN_PYTHON, str(app), "children"], env=env, timeout=600)
     assert run.returncode == 0, run.stderr
     check_children(json.loads(run.stdout))
 
 
 def test_run_children_import_through_us(app_src, tmp_path):
     app = build_app(app_src, tmp_path / "plain.pyz", compression="bzip2", runtime=False)
-    run = subprocess.run(
+    run = run_cmd(
         [sys.executable, "-m", "zipimporter", "run", str(app), "children"],
-        capture_output=True,
-        text=True,
         env=python_env(tmp_path / "cache"),
         timeout=600,
-        check=False,
     )
     assert run.returncode == 0, run.stderr
     out = json.loads(run.stdout)
@@ -340,14 +316,7 @@ def test_install_children_from_a_script(app_src, tmp_path):
             """
         )
     )
-    run = subprocess.run(
-        [sys.executable, str(script)],
-        capture_output=True,
-        text=True,
-        env=python_env(tmp_path / "cache"),
-        timeout=600,
-        check=False,
-    )
+    run = run_cmd([sys.executable, str(script)], env=python_env(tmp_path / "cache"), timeout=600)
     assert run.returncode == 0, run.stderr
     check_children(json.loads(run.stdout))
 
@@ -372,28 +341,22 @@ def test_install_without_children_leaves_environment_alone(monkeypatch):
 
 def test_run_is_faithful(app_src, tmp_path):
     app = build_app(app_src, tmp_path / "plain.zip", runtime=False)
-    run = subprocess.run(
+    run = run_cmd(
         [sys.executable, "-m", "zipimporter", "run", "plain.zip", "info", "a"],
-        capture_output=True,
-        text=True,
         env=python_env(tmp_path / "cache"),
         cwd=tmp_path,
         timeout=120,
-        check=False,
     )
     assert run.returncode == 0, run.stderr
     info = json.loads(run.stdout)
     assert info["path0"] == str(app)  # absolute, as python makes it
     assert info["file"] == f"{app}{os.sep}app{os.sep}__init__.py"
     assert info["argv"] == ["plain.zip", "info", "a"]
-    plain = subprocess.run(
+    plain = run_cmd(
         [sys.executable, "plain.zip", "info", "a"],
-        capture_output=True,
-        text=True,
         env=python_env(tmp_path / "cache"),
         cwd=tmp_path,
         timeout=120,
-        check=False,
     )
     theirs = json.loads(plain.stdout)
     assert {k: info[k] for k in ("path0", "file", "argv", "main_name")} == {
@@ -407,28 +370,22 @@ def test_run_lazy_import_after_chdir(tmp_path):
     (src / "__main__.py").write_text("import os\nos.chdir('/')\nimport later\nprint(later.X)\n")
     (src / "later.py").write_text("X = 'found after chdir'\n")
     bundle.build([str(src)], str(tmp_path / "lazy.zip"), runtime=False)
-    run = subprocess.run(
+    run = run_cmd(
         [sys.executable, "-m", "zipimporter", "run", "lazy.zip"],
-        capture_output=True,
-        text=True,
         env=python_env(tmp_path / "cache"),
         cwd=tmp_path,
         timeout=120,
-        check=False,
     )
     assert (run.returncode, run.stdout.strip()) == (0, "found after chdir"), run.stderr
 
 
 def test_run_traceback_has_no_zipimporter_frames(app_src, tmp_path):
     build_app(app_src, tmp_path / "plain.zip", runtime=False)
-    run = subprocess.run(
+    run = run_cmd(
         [sys.executable, "-m", "zipimporter", "run", "plain.zip", "raise"],
-        capture_output=True,
-        text=True,
         env=python_env(tmp_path / "cache"),
         cwd=tmp_path,
         timeout=120,
-        check=False,
     )
     assert run.returncode == 1
     err = run.stderr
@@ -441,13 +398,10 @@ def test_run_traceback_has_no_zipimporter_frames(app_src, tmp_path):
 def test_run_module_option(app_src, tmp_path):
     app = build_app(app_src, tmp_path / "plain.zip", runtime=False)
     (tmp_path / "m").mkdir()
-    run = subprocess.run(
+    run = run_cmd(
         [sys.executable, "-m", "zipimporter", "run", "-m", "app.work", str(app), "x"],
-        capture_output=True,
-        text=True,
         env=python_env(tmp_path / "cache"),
         timeout=120,
-        check=False,
     )
     assert run.returncode == 0, run.stderr
 
@@ -474,13 +428,8 @@ def venv(tmp_path_factory) -> Path:
 def venv_run(
     venv: Path, *args: str, cache_dir: Path, **env: str
 ) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [str(venv / "bin" / "python"), *args],
-        capture_output=True,
-        text=True,
-        env=plain_env(cache_dir, **env),
-        timeout=120,
-        check=False,
+    return run_cmd(
+        [str(venv / "bin" / "python"), *args], env=plain_env(cache_dir, **env), timeout=120
     )
 
 
@@ -572,13 +521,10 @@ def test_verify_warns_of_a_bundle_only_zipimporter_reads(app_src, tmp_path):
 
 def test_zipimporter_run_of_a_self_contained_bundle(app_src, tmp_path):
     app = build_app(app_src, tmp_path / "app.pyz", compression="bzip2")
-    run = subprocess.run(
+    run = run_cmd(
         [sys.executable, "-m", "zipimporter", "run", str(app), "info"],
-        capture_output=True,
-        text=True,
         env=python_env(tmp_path / "cache"),
         timeout=120,
-        check=False,
     )
     assert run.returncode == 0, run.stderr
     # The installed zipimporter reads it; the embedded runtime stays unused.

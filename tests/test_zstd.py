@@ -21,7 +21,7 @@ from pathlib import Path
 import pytest
 
 import zipimporter
-from conftest import import_fresh
+from conftest import PLAIN_PYTHON, import_fresh, run_plain
 from zipimporter import bundle, messages, runtime
 from zipimporter.cli import main
 from zipimporter.compression import ZSTD_UNAVAILABLE, ZSTD_WINDOW_LOG, zstd_module
@@ -32,8 +32,6 @@ needs_codec = pytest.mark.skipif(
     CODEC is None, reason="no zstd codec: needs Python 3.14 or backports.zstd (the zstd extra)"
 )
 
-#: A CPython of this version without zipimporter (nor, as a rule, a zstd codec).
-PLAIN_PYTHON = getattr(sys, "_base_executable", sys.executable)
 
 MAIN = """\
 import sys
@@ -218,13 +216,8 @@ def test_verify_without_codec_names_it_for_each_member(app_src, tmp_path, capsys
 def plain_run(
     app: Path, tmp_path: Path, pythonpath: str | None
 ) -> subprocess.CompletedProcess[str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("PYTHON", "ZIPIMPORTER"))}
-    env.update(ZIPIMPORTER_CACHE_DIR=str(tmp_path / "cache"), PYTHONIOENCODING="utf-8")
-    if pythonpath is not None:
-        env["PYTHONPATH"] = pythonpath
-    return subprocess.run(
-        [PLAIN_PYTHON, str(app)], capture_output=True, text=True, env=env, timeout=300, check=False
-    )
+    extra = {} if pythonpath is None else {"PYTHONPATH": pythonpath}
+    return run_plain(app, cache_dir=tmp_path / "cache", **extra)
 
 
 @pytest.fixture

@@ -40,6 +40,7 @@ __all__ = [
     "NOT_AN_ARCHIVE_MEMBER",
     "ArchiveChanged",
     "DirectoryIndex",
+    "KeptFile",
     "Layout",
     "Member",
     "Source",
@@ -564,6 +565,13 @@ class DirectoryIndex:
         self._others: dict[str, int] | None = None  # cp437 names, built when needed
         self._count = count
 
+    def kept_file(self) -> KeptFile:
+        """The archive's file kept open for this index's reads (see :class:`KeptFile`)."""
+        kept = self.memo.get("kept")
+        if kept is None:
+            kept = self.memo["kept"] = KeptFile()
+        return kept  # type: ignore[return-value]
+
     def _find(self, name: object) -> int:
         """The offset of *name*'s central directory record, or -1."""
         if not isinstance(name, str):
@@ -1008,11 +1016,67 @@ def _check_extents(records: bytes, count: int, archive: str) -> int:
     return free
 
 
+_pread = getattr(os, "pread", None)  # POSIX only; elsewhere each read opens the file
+
+
+class KeptFile:
+    """An archive's file, opened once and read with ``os.pread`` while it is the indexed file.
+
+    A :class:`DirectoryIndex` keeps one (:meth:`DirectoryIndex.kept_file`),
+    so importing a module costs one ``os.stat`` of the archive's path and
+    one ``pread`` instead of an open, an ``fstat``, a seek, a read and a
+    close.  Change detection is the same as opening the file each time:
+    the path is stat'ed before every read and compared with the stat the
+    index was made from; the descriptor was checked against that same stat
+    when it was opened, and while it is open its inode can't be reused, so
+    a path that still matches names the very file the descriptor reads.
+    The file is closed when the index is dropped.
+    """
+
+    __slots__ = ("_fp",)
+
+    def __init__(self) -> None:
+        self._fp: IO[bytes] | None = None
+
+    def read_local(
+        self, archive: str, expect: os.stat_result, offset: int, want: int, csize: int
+    ) -> bytes:
+        """:func:`_read_local` from the kept file (ArchiveChanged, OSError as a fresh open's)."""
+        assert _pread is not None
+        check_same_file(archive, os.stat(archive), expect)
+        fp = self._fp
+        if fp is None:
+            fp = io.open_code(archive)  # noqa: SIM115  (kept open; closed by close())
+            try:
+                check_same_file(archive, os.fstat(fp.fileno()), expect)
+            except BaseException:
+                fp.close()
+                raise
+            self._fp = fp
+        fd = fp.fileno()
+        buf = _pread(fd, want, offset)
+        if len(buf) >= _LOCAL_HEADER_SIZE:
+            lnlen, lelen = _LOCAL_LENGTHS.unpack_from(buf, _LOCAL_NAME_LEN_AT)
+            missing = _LOCAL_HEADER_SIZE + lnlen + lelen + csize - len(buf)
+            if missing > 0:
+                buf += _pread(fd, missing, offset + len(buf))
+        return buf
+
+    def close(self) -> None:
+        fp, self._fp = self._fp, None
+        if fp is not None:
+            fp.close()
+
+    def __del__(self) -> None:
+        self.close()
+
+
 def read_member(
     archive: str,
     member: Member,
     expect: os.stat_result | None = None,
     source: Source | None = None,
+    kept: KeptFile | None = None,
 ) -> bytes:
     """Return the uncompressed bytes of *member*, checked against its CRC-32.
 
@@ -1021,7 +1085,9 @@ def read_member(
     internal signal, not an ImportError) before any of its bytes are used;
     without it, it is never raised.  With a *source* the member is read from
     there (``DirectoryIndex.source``), never from outside its window, and
-    *expect* is compared with the stat of the source's file.
+    *expect* is compared with the stat of the source's file.  With *kept*
+    (and *expect*, no *source*, on POSIX) the member is read from that kept
+    file (see :class:`KeptFile`), with the same checks.
 
     ZipImportError (``path`` = *archive*, the message naming the member and
     the archive) is raised when the member is encrypted, declares more than
@@ -1042,7 +1108,11 @@ def read_member(
     want = _LOCAL_HEADER_SIZE + len(member.raw_name) + member.compressed_size + _LOCAL_SLACK
     buf: bytes | memoryview
     try:
-        if source is None:
+        if source is None and kept is not None and expect is not None and _pread is not None:
+            buf = kept.read_local(
+                archive, expect, member.header_offset, want, member.compressed_size
+            )
+        elif source is None:
             with io.open_code(archive) as fp:
                 if expect is not None:
                     check_same_file(archive, os.fstat(fp.fileno()), expect)

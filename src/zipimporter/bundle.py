@@ -658,7 +658,7 @@ def _check_embedded(path: str) -> None:
 
 
 def _stdlib_zip64_layout(path: str) -> None:
-    """Apply :func:`.runtime.count_zip64_trailer` to the archive at *path* (the tail holds any comment)."""
+    """Apply :func:`.runtime.count_zip64_trailer` to the archive at *path* (any comment too)."""
     with open(path, "r+b") as fp:
         size = fp.seek(0, os.SEEK_END)
         start = max(0, size - (22 + 0xFFFF + 76))

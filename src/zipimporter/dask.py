@@ -148,14 +148,7 @@ BUNDLES = "bundles"
 LOCAL_BUNDLES = "zipimporter-bundles"
 
 SEP = os.sep
-_WRITE_FLAGS = (
-    os.O_WRONLY
-    | os.O_CREAT
-    | os.O_EXCL
-    | getattr(os, "O_NOFOLLOW", 0)
-    | getattr(os, "O_CLOEXEC", 0)
-    | getattr(os, "O_BINARY", 0)
-)
+_WRITE_FLAGS = cachedir.NEW_FILE_FLAGS
 
 # -- worker-process state ------------------------------------------------------
 

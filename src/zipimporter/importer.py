@@ -527,7 +527,8 @@ class zipimporter(_LoaderBasics):  # type: ignore[misc,valid-type]  # noqa: N801
     def _read(self, files: Files, member: Member) -> bytes:
         """A member's bytes, refused if the archive is no longer the one *files* indexed."""
         if isinstance(files, DirectoryIndex):
-            return read_member(self.archive, member, files.stat, files.source)
+            kept = files.kept_file() if files.source is None else None
+            return read_member(self.archive, member, files.stat, files.source, kept)
         return read_member(self.archive, member)
 
     def _candidates(self, fullname: str) -> tuple[Files, list[Candidate]]:
@@ -662,13 +663,16 @@ class zipimporter(_LoaderBasics):  # type: ignore[misc,valid-type]  # noqa: N801
         A timestamp .pyc is checked against the source member's time and
         size, a hash-based one per ``check_source``/``--check-hash-based-pycs``.
         """
+        data = self._read(files, member)
         stamp = None
-        if source is not None:
+        # A hash-based .pyc (flag bit 0; what `build --compile` writes) has no
+        # use for a timestamp: the source's extra field isn't looked up.
+        if source is not None and not (len(data) >= 8 and data[4] & 1):
             # The exact mtime from the UT/NTFS extra field if the archive has one.
             extra = files.extra(source.name) if isinstance(files, DirectoryIndex) else b""
             stamp = bytecode.source_stamp(source, extra)
         return bytecode.pyc_to_code(
-            self._read(files, member), fullname, fullpath, stamp,
+            data, fullname, fullpath, stamp,
             lambda: None if source is None else self._read(files, source),
         )  # fmt: skip
 

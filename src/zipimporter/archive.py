@@ -1052,7 +1052,11 @@ class KeptFile:
             except BaseException:
                 fp.close()
                 raise
-            self._fp = fp
+            if self._fp is None:
+                self._fp = fp
+            else:  # another thread kept one first: use that one
+                fp.close()
+                fp = self._fp
         fd = fp.fileno()
         buf = _pread(fd, want, offset)
         if len(buf) >= _LOCAL_HEADER_SIZE:

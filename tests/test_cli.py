@@ -1600,3 +1600,18 @@ def test_build_inspect_verify_run_in_a_subprocess(project, tmp_path):
     assert (verified.returncode, verified.stdout) == (0, f"{app}: OK (0 errors, 0 warnings)\n")
     ran = python_m("run", app, "go")
     assert ran.stdout == "argv0 app.pyz\nargs ['go']\nmain zipimporter.importer\n"
+
+
+@pytest.mark.parametrize("extra", [[], ["--compress-pyc"]])
+def test_compiled_members_are_stored_unless_asked(project, tmp_path, extra):
+    """Compiled code is stored (no inflate at import); --compress-pyc compresses it too."""
+    out = tmp_path / "c.zip"
+    assert cli("build", project / "mypkg", "-o", out, "--compile", *extra) == 0
+    with zipfile.ZipFile(out) as zf:
+        methods = {i.filename: i.compress_type for i in zf.infolist() if not i.is_dir()}
+    pyc = {m for n, m in methods.items() if n.endswith(".pyc")}
+    rest = {m for n, m in methods.items() if not n.endswith(".pyc")}
+    assert pyc == {zipfile.ZIP_DEFLATED if extra else zipfile.ZIP_STORED}
+    assert rest == {zipfile.ZIP_DEFLATED}
+    sys.path.insert(0, str(out))
+    assert import_fresh("mypkg.core", ours=True).__file__.endswith(".pyc")

@@ -58,6 +58,7 @@ def _build(args: argparse.Namespace) -> int:
         compression=args.compression,
         compile_pyc=args.compile,
         pyc_mode=args.pyc_mode,
+        store_compiled=not args.compress_pyc,
         compile_python=args.compile_python,
         pycache=args.pycache,
         main=args.main,
@@ -303,6 +304,9 @@ def build_parser() -> argparse.ArgumentParser:
                        "instead of beside the sources, for the running Python or each "
                        "--compile-python; zipimporter uses them, the stdlib's zipimport "
                        "doesn't")  # fmt: skip
+    build.add_argument("--compress-pyc", action="store_true",
+                       help="compress the compiled .pyc members too (by default they are "
+                       "stored: an import then reads them with no inflate)")  # fmt: skip
     build.add_argument("--pyc-mode", default="unchecked-hash",
                        choices=["unchecked-hash", "checked-hash"],
                        help="hash-based pycs: 'checked' are validated against the source at "

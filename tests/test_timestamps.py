@@ -322,7 +322,8 @@ def test_extended_timestamp_preferred_to_ntfs_and_found_after_other_fields():
     assert bytecode.extended_mtime(ut_extra(-1)) == -1  # a signed field
 
 
-def test_central_extra_reads_the_central_record(tmp_path):
+def test_index_extra_reads_the_central_record(tmp_path):
+    """What the importer and inspect check a timestamp pyc against (DirectoryIndex.extra)."""
     path = tmp_path / "a.zip"
     with zipfile.ZipFile(path, "w") as zf:
         info = zipfile.ZipInfo("pkg/m.py")
@@ -330,10 +331,11 @@ def test_central_extra_reads_the_central_record(tmp_path):
         zf.writestr(info, SOURCE)
         zf.writestr("plain.py", SOURCE)
     index = read_directory(str(path))
-    assert bytecode.central_extra(index, os.path.join("pkg", "m.py")) == ut_extra(MTIME)
-    assert bytecode.central_extra(index, "plain.py") == b""
-    assert bytecode.central_extra(index, "missing.py") == b""
-    assert bytecode.central_extra({}, "plain.py") == b""
+    assert index.extra(os.path.join("pkg", "m.py")) == ut_extra(MTIME)
+    assert index.extra("plain.py") == b""
+    assert index.extra("missing.py") == b""
+    member = index[os.path.join("pkg", "m.py")]
+    assert bytecode.source_stamp(member, index.extra(member.name)) == (MTIME, len(SOURCE), True)
 
 
 def test_doctests():

@@ -44,6 +44,7 @@ __all__ = [
     "current_runtime",
     "disable",
     "enable",
+    "is_zipimporter_class",
     "pth_line",
     "shim_source",
     "site_dir",
@@ -299,6 +300,18 @@ def disable(user: bool = False) -> str | None:
     return path
 
 
+def is_zipimporter_class(kind: object) -> bool:
+    """Whether *kind* is a zipimporter class of ours (installed or embedded), not the stdlib's.
+
+    >>> import zipimport
+    >>> is_zipimporter_class(zipimport.zipimporter)
+    False
+    """
+    return getattr(kind, "__name__", "") == "zipimporter" and (
+        getattr(kind, "__module__", "") != "zipimport"
+    )
+
+
 def status() -> tuple[str, list[str]]:
     """What this interpreter has in ``sys.path_hooks`` (words), and the ``.pth`` files found."""
     import site
@@ -307,10 +320,7 @@ def status() -> tuple[str, list[str]]:
     found = [os.path.join(d, PTH_NAME) for d in dirs if os.path.isfile(os.path.join(d, PTH_NAME))]
     if any(getattr(h, HOOK_MARK, False) for h in sys.path_hooks):
         state = "zipimporter's deferred hook is installed (the package loads at the first archive)"
-    elif any(
-        getattr(h, "__name__", "") == "zipimporter" and getattr(h, "__module__", "") != "zipimport"
-        for h in sys.path_hooks
-    ):
+    elif any(is_zipimporter_class(h) for h in sys.path_hooks):
         state = "zipimporter is installed"
     else:
         state = "the stdlib zipimporter reads archives"

@@ -75,8 +75,9 @@ def install_trimming_excepthook(first_file: str) -> None:
 
 def _is_ours(loader: object) -> bool:
     """Whether *loader* is a zipimporter (ours, installed or embedded), not the stdlib's."""
-    kind = type(loader)
-    return kind.__name__ == "zipimporter" and kind.__module__ != "zipimport"
+    from .activation import is_zipimporter_class
+
+    return is_zipimporter_class(type(loader))
 
 
 def run_bundle(main_globals: dict[str, object]) -> None:

@@ -31,7 +31,6 @@ import time
 from importlib._bootstrap_external import MAGIC_NUMBER
 from types import CodeType
 
-from .archive import DirectoryIndex
 from .errors import ZipImportError
 
 TYPE_CHECKING = False
@@ -41,7 +40,6 @@ if TYPE_CHECKING:
     from .archive import Member
 
 __all__ = [
-    "central_extra",
     "compile_source",
     "decode_source",
     "dos_to_unix",
@@ -142,23 +140,11 @@ def extended_mtime(extra: bytes) -> int | None:
     return ntfs
 
 
-def central_extra(index: object, name: str) -> bytes:
-    """The extra field of member *name*'s central directory record in *index*.
-
-    *index* is an :class:`~.archive.DirectoryIndex` (anything else, such as
-    the importer's empty stand-in, has no extra fields: ``b""``).  Never raises
-    for a record whose lengths run past the directory: what is there is returned.
-    """
-    if not isinstance(index, DirectoryIndex):
-        return b""
-    return index.extra(name)
-
-
 def source_stamp(source: Member, extra: bytes = b"") -> tuple[int, int, bool]:
     """What a timestamp ``.pyc`` is checked against: (mtime, size, exact).
 
     *extra* is the source member's central directory extra field
-    (:func:`central_extra`).  *exact* says whether *mtime* is the exact
+    (:meth:`.archive.DirectoryIndex.extra`).  *exact* says whether *mtime* is the exact
     modification time from it (:func:`extended_mtime`); if not, *mtime* is
     the DOS fields' wall clock (:func:`dos_to_unix`), which a ``.pyc`` may
     match read as UTC or as local time.

@@ -413,6 +413,21 @@ def _touch(fd: int, st: os.stat_result, after: float) -> None:
             pass  # e.g. a read-only file system: the entry just looks older
 
 
+def write_new(path: str, data: bytes, mode: int, *, sync: bool = False) -> os.stat_result:
+    """Create *path* (never an existing file, never through a symlink) holding *data*.
+
+    With *sync*, the data are flushed to disk before returning.  Returns the
+    new file's stat; OSError if it can't be created or written.
+    """
+    fd = os.open(path, NEW_FILE_FLAGS, mode)
+    with open(fd, "wb") as fp:
+        fp.write(data)
+        if sync:
+            fp.flush()
+            os.fsync(fd)
+        return os.fstat(fd)
+
+
 def atomic_write(path: str, data: bytes) -> bool:
     """Write *data* to *path* via a temp file and rename; False (silently) on failure.
 

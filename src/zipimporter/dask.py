@@ -148,7 +148,6 @@ BUNDLES = "bundles"
 LOCAL_BUNDLES = "zipimporter-bundles"
 
 SEP = os.sep
-_WRITE_FLAGS = cachedir.NEW_FILE_FLAGS
 
 # -- worker-process state ------------------------------------------------------
 
@@ -367,12 +366,8 @@ def _store_bytes(path: str, data: bytes) -> bool:
     if _holds(path, data):
         return False
     tmp = f"{path}.{os.getpid()}.{os.urandom(6).hex()}.tmp"
-    fd = os.open(tmp, _WRITE_FLAGS, 0o600)
     try:
-        with open(fd, "wb") as fp:
-            fp.write(data)
-            fp.flush()
-            os.fsync(fp.fileno())
+        cachedir.write_new(tmp, data, 0o600, sync=True)
         try:
             os.link(tmp, path)
         except FileExistsError:

@@ -623,7 +623,6 @@ def _file_identity(st: os.stat_result) -> Identity:
     return (st.st_size, st.st_dev, st.st_ino, st.st_mtime_ns, st.st_ctime_ns)
 
 
-_WRITE_FLAGS = cachedir.NEW_FILE_FLAGS
 _READ_FLAGS = (
     os.O_RDONLY
     | getattr(os, "O_NOFOLLOW", 0)
@@ -651,12 +650,7 @@ def _materialize(base: str, slot: str, contents: dict[str, bytes], listing: List
             parent = os.path.dirname(target)
             if parent != tmp:
                 cachedir.make_private_dirs(parent)
-            fd = os.open(target, _WRITE_FLAGS, 0o500)
-            with open(fd, "wb") as fp:
-                fp.write(data)
-                fp.flush()
-                os.fsync(fd)
-                identity = _file_identity(os.fstat(fd))
+            identity = _file_identity(cachedir.write_new(target, data, 0o500, sync=True))
             records.append((posix, identity, listing[posix][1]))
         _write_manifest(tmp + SEP + MANIFEST, records, create=True)
         for _ in range(3):
@@ -708,11 +702,7 @@ def _write_manifest(path: str, records: list[tuple[str, Identity, str]], create:
         lines.append(f"{digest} {size} {dev} {ino} {mtime} {ctime} {posix}")
     data = ("\0".join(lines) + "\0").encode("utf-8", "surrogateescape")
     if create:
-        fd = os.open(path, _WRITE_FLAGS, 0o600)
-        with open(fd, "wb") as fp:
-            fp.write(data)
-            fp.flush()
-            os.fsync(fd)
+        cachedir.write_new(path, data, 0o600, sync=True)
     else:
         cachedir.atomic_write(path, data)
 

@@ -91,31 +91,21 @@ _EXTENSION_TAILS = tuple({("." + s.rpartition(".")[2]).encode() for s in _EXTENS
 _SCAN_LIMIT = 1 << 20
 
 
-def _may_have_extensions(files: Files) -> bool:
-    """Whether *files* may hold extension modules (False only if it certainly doesn't)."""
-    if not isinstance(files, DirectoryIndex):
-        return False  # the empty stand-in for an unreadable archive
-    found = files.memo.get("extensions")
-    if found is None:
-        records = files._records
-        found = files.memo["extensions"] = len(records) > _SCAN_LIMIT or any(
-            t in records for t in _EXTENSION_TAILS
-        )
-    return bool(found)
+def _mentions(files: Files, key: str, needles: tuple[bytes, ...]) -> bool:
+    """Whether the central directory of *files* may hold any of *needles* (False: certainly not).
 
-
-def _may_have_pycache(files: Files) -> bool:
-    """Whether *files* may hold ``__pycache__`` .pyc files (False only if it certainly doesn't).
-
-    Once per index, as for extensions: most archives have none, and their
-    sources are then not probed for one.
+    Scanned once per index and remembered under *key*; a directory over
+    _SCAN_LIMIT bytes is not scanned (always "may").  Most archives have no
+    extension modules and no ``__pycache__``, and are then never probed for them.
     """
     if not isinstance(files, DirectoryIndex):
-        return False
-    found = files.memo.get("pycache")
+        return False  # the empty stand-in for an unreadable archive
+    found = files.memo.get(key)
     if found is None:
         records = files._records
-        found = files.memo["pycache"] = len(records) > _SCAN_LIMIT or b"__pycache__/" in records
+        found = files.memo[key] = len(records) > _SCAN_LIMIT or any(
+            needle in records for needle in needles
+        )
     return bool(found)
 
 
@@ -552,7 +542,11 @@ class zipimporter(_LoaderBasics):  # type: ignore[misc,valid-type]  # noqa: N801
             if fresh is files:
                 break
             files = fresh
-        if _PYCACHE_SUFFIX is not None and found and _may_have_pycache(files):
+        if (
+            _PYCACHE_SUFFIX is not None
+            and found
+            and _mentions(files, "pycache", (b"__pycache__/",))
+        ):
             for i, (fullpath, kind, ispackage, _) in enumerate(found):
                 if kind == _SOURCE:
                     head, sep, tail = fullpath.rpartition(SEP)
@@ -586,7 +580,7 @@ class zipimporter(_LoaderBasics):  # type: ignore[misc,valid-type]  # noqa: N801
         FileFinder's order: a package before a module, an extension before
         Python; *python_package* says a Python package was found.
         """
-        if not _may_have_extensions(files):
+        if not _mentions(files, "extensions", _EXTENSION_TAILS):
             return None
         for stem, ispackage in ((path + SEP + "__init__", True), (path, False)):
             if python_package and not ispackage:

@@ -192,7 +192,7 @@ def _pyc_verdict(
             pass  # pyc_to_code says what is wrong with the source
     stamp = None
     if source is not None:
-        stamp = bytecode.source_stamp(source, bytecode.central_extra(index, source.name))
+        stamp = bytecode.source_stamp(source, index.extra(source.name))
     try:
         code = bytecode.pyc_to_code(
             data,

@@ -361,3 +361,18 @@ def test_reading_a_pack_marks_its_last_use_at_most_hourly(tmp_path, cache, monke
     original(pack, (now - 600, now - 1200))
     fresh_import("mod", path)
     assert len(marks) == 1  # not again within the hour
+
+
+def test_a_cache_directory_removed_before_exit_is_not_made_again(tmp_path):
+    """Neither the packs written at exit nor the prune stamp recreate a removed cache."""
+    archive = make_zip(tmp_path / "src.zip", {"gone.py": "value = 1\n"})
+    cache = tmp_path / "cache"
+    script = (
+        "import shutil, sys, zipimporter\n"
+        f"zipimporter.install(); sys.path.insert(0, {archive!r})\n"
+        "import gone\n"
+        f"shutil.rmtree({str(cache)!r})\n"
+    )
+    run = run_python("-c", script, cache_dir=cache)
+    assert run.returncode == 0, run.stderr
+    assert not cache.exists()

@@ -323,6 +323,8 @@ def _write(pack: _Pack) -> None:
                 return
             new = pack.pending
             pack.pending = {}
+        if not os.path.isdir(pack.directory[0]):
+            return  # its cache directory was removed meanwhile (e.g. a temporary one): not remade
         _merge_from_disk(pack)
         index, raw, entries = _serialize(pack, new)
         header = HEADER.pack(MAGIC, MAGIC_NUMBER, len(raw), zlib.crc32(raw))

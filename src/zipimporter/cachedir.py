@@ -512,7 +512,8 @@ def _prune_due(root: str) -> bool:
     try:
         st = os.lstat(stamp)
     except FileNotFoundError:
-        atomic_write(stamp, b"")
+        if os.path.isdir(root):  # a root removed meanwhile is not made again for a stamp
+            atomic_write(stamp, b"")
         return False
     except (OSError, ValueError):
         return False

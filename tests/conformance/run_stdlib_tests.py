@@ -15,6 +15,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import shutil
 import sys
 import tempfile
 import unittest
@@ -85,7 +86,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
 
     import zipimporter
-    from zipimporter import cachedir
+    from zipimporter import bytecode_cache, cachedir
 
     stdlib_zipimport = sys.modules.get("zipimport")
     sys.modules["zipimport"] = zipimporter  # what 'import zipimport' in the tests gets
@@ -126,8 +127,12 @@ def main(argv: list[str] | None = None) -> int:
             test_zipimport.tearDownModule()
     finally:
         os.chdir(old_cwd)
+        # Packs are written at exit, into whatever cache is configured then:
+        # write them now, while it is still the work directory, which then goes.
+        bytecode_cache.flush()
         sys.dont_write_bytecode = dont_write
         cachedir.configure()
+        shutil.rmtree(workdir, ignore_errors=True)
         zipimporter.zipimporter.find_spec = our_find_spec  # type: ignore[method-assign]
         zipimporter.uninstall()
         if stdlib_zipimport is not None:

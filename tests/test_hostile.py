@@ -842,6 +842,51 @@ def test_mutated_archives_nested_and_in_memory(tmp_path, no_caches, mode):
     assert_no_failures(failures, len(cases))
 
 
+EMBEDDED_CASES = max(CASES // 20, 1)
+
+
+@pytest.fixture(scope="module")
+def embedded_bundle(tmp_path_factory: pytest.TempPathFactory) -> bytes:
+    """A bundle ``zipimporter build`` gives an embedded index (>= 2,048 entries)."""
+    from zipimporter import bundle, index_cache
+
+    contents = {f"pkg/m{i}.py": f"value = {i}\n".encode() for i in range(index_cache.MIN_ENTRIES)}
+    contents["pkg/__init__.py"] = b""
+    path = tmp_path_factory.mktemp("embedded") / "bundle.zip"
+    bundle.write_archive(contents, str(path))
+    data = path.read_bytes()
+    assert index_cache.EMBEDDED_MAGIC in data[-4096:]
+    return data
+
+
+def test_mutated_embedded_index_bundles(tmp_path, no_caches, embedded_bundle):
+    """Seeded damage to a bundle with an embedded index (its comment, central directory,
+    end records and member data), under the same limits and judge as every case."""
+    import random
+
+    data = embedded_bundle
+    first_record = data.find(b"PK\x01\x02")
+    regions = [(first_record, len(data)), (len(data) - 2048, len(data)), (0, first_record)]
+    failures = []
+    with tracing():
+        for seed in range(EMBEDDED_CASES):
+            rng = random.Random(3_000_000 + FIRST_SEED + seed)
+            case = bytearray(data)
+            steps = []
+            for _ in range(rng.choice([1, 1, 2, 3])):
+                lo, hi = rng.choice(regions)
+                at = rng.randrange(lo, hi)
+                if rng.random() < 0.8:
+                    case[at] = rng.randrange(256)
+                    steps.append(f"byte {at}")
+                else:
+                    del case[at : at + rng.randrange(1, 64)]
+                    steps.append(f"cut at {at}")
+            label = f"embedded-index bundle, seed {seed}: {', '.join(steps)}"
+            failures += run_case(tmp_path / "case.zip", bytes(case), label, "embedded index")
+    assert_no_failures(failures, EMBEDDED_CASES)
+
+
 @pytest.mark.parametrize("base", sorted(hostile.BASE_BUILDERS))
 def test_truncated_at_every_boundary(tmp_path, no_caches, base):
     built = hostile.build(hostile.base_models()[base])

@@ -30,15 +30,9 @@ IMPORTED = {
     "__future__",
     "_struct",
     "atexit",  # built in: compiled-source packs are written at exit
-    "importlib",
-    "importlib._bootstrap",
-    "importlib._bootstrap_external",
     "struct",
-    "types",
     "zlib",
 }
-if sys.version_info < (3, 13):
-    IMPORTED.add("warnings")  # by importlib/__init__.py itself, before 3.13
 
 #: Heavy modules that neither ``import zipimporter`` nor importing through it may import.
 HEAVY = [

@@ -94,9 +94,11 @@ def test_field_indexes_read_the_fields_zipfile_reads():
             fields[archive._CD_COMMENT_LEN],
             fields[archive._CD_HEADER_OFFSET],
         )
-        assert archive._name_length(data, pos) == nlen
         assert archive._flags(data, pos) == info.flag_bits
         name_at = pos + archive._CD_NAME_AT
+        # DirectoryIndex._find reads the name length back from the name.
+        length_at = name_at - archive._NAME_AT_FROM_LEN
+        assert data[length_at] | data[length_at + 1] << 8 == nlen
         assert data[name_at : name_at + nlen] == info.filename.encode()
         pos = name_at + nlen + elen + clen
     eocd = data.rindex(b"PK\x05\x06")

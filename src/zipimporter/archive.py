@@ -24,7 +24,7 @@ import os
 import struct
 import zlib
 
-from .compression import decompress
+from .compression import decompress, where
 from .errors import ZipImportError
 
 TYPE_CHECKING = False
@@ -280,11 +280,27 @@ def max_member_size() -> int:
     takes effect without re-importing anything.  A value that isn't a
     non-negative integer means :data:`DEFAULT_MAX_MEMBER_SIZE`.
     """
+    # Every member read asks: os.environ.get() costs ~1.5 us (key encoding,
+    # two method frames); the mapping behind it answers in ~0.1 us.
+    environ = os.environ
+    data = getattr(environ, "_data", None)
+    if type(data) is dict:
+        value = data.get(_MAX_MEMBER_SIZE_KEY)
+        if value is None:
+            return DEFAULT_MAX_MEMBER_SIZE
+        if type(value) is bytes and not value.isascii():
+            value = environ.get(_MAX_MEMBER_SIZE_VAR)  # int() of its str, as documented
+    else:  # not CPython's os._Environ
+        value = environ.get(_MAX_MEMBER_SIZE_VAR)
     try:
-        limit = int(os.environ.get("ZIPIMPORTER_MAX_MEMBER_SIZE", ""))
+        limit = int(value or "")
     except ValueError:
         return DEFAULT_MAX_MEMBER_SIZE
     return limit if limit >= 0 else DEFAULT_MAX_MEMBER_SIZE
+
+
+_MAX_MEMBER_SIZE_VAR = "ZIPIMPORTER_MAX_MEMBER_SIZE"
+_MAX_MEMBER_SIZE_KEY = getattr(os.environ, "encodekey", lambda key: key)(_MAX_MEMBER_SIZE_VAR)
 
 
 class ArchiveChanged(Exception):  # noqa: N818  (a signal, not an error users see)
@@ -308,13 +324,12 @@ def same_file(st: os.stat_result, expect: os.stat_result) -> bool:
 
     ctime is in the key because any write changes it and utime can't set it.
     """
-    return (st.st_ino, st.st_dev, st.st_size, st.st_mtime_ns, st.st_ctime_ns) == (
-        expect.st_ino,
-        expect.st_dev,
-        expect.st_size,
-        expect.st_mtime_ns,
-        expect.st_ctime_ns,
-    )
+    return stat_key(st) == stat_key(expect)
+
+
+def stat_key(st: os.stat_result) -> tuple[int, int, int, int, int]:
+    """What :func:`same_file` compares: inode, device, size, mtime and ctime (ns)."""
+    return (st.st_ino, st.st_dev, st.st_size, st.st_mtime_ns, st.st_ctime_ns)
 
 
 def check_same_file(archive: str, st: os.stat_result, expect: os.stat_result) -> None:
@@ -334,6 +349,11 @@ ENCRYPTED = "encrypted members are not supported: {where}"
 
 def _fail(archive: str, what: str) -> ZipImportError:
     return ZipImportError(f"{what}: {archive!r}", path=archive)
+
+
+def _member_error(what: str, member: Member, archive: str) -> ZipImportError:
+    """The error *what* about *member* of *archive*, naming both."""
+    return ZipImportError(f"{what}: {where(member.name, archive)}", path=archive)
 
 
 class Source:
@@ -574,36 +594,39 @@ class DirectoryIndex:
 
     def _find(self, name: object) -> int:
         """The offset of *name*'s central directory record, or -1."""
-        if not isinstance(name, str):
+        if type(name) is not str and not isinstance(name, str):
             return -1
         try:
             raw = (name if SEP == "/" else name.replace(SEP, "/")).encode()
         except UnicodeEncodeError:
             return -1
-        rec = self._records
         table = self._table
-        n = len(raw)
-        ascii_name = raw.isascii()
         if isinstance(table, dict):  # a flooded archive, see build_table
-            pos = table.get(raw, -1)
-            if pos >= 0 and (ascii_name or _flags(rec, pos) & FLAG_UTF8):
-                return pos
-            return self._find_cp437(name) if not ascii_name else -1
+            return self._find_flooded(name, raw, table)
+        # The hot path of every import (four probes a module): inlined.
+        rec = self._records
+        n = len(raw)
         mask = self._mask
         h = zlib.crc32(raw) & mask
         while slot := table[h]:
-            pos = slot - 1
-            at = pos + _CD_NAME_AT
+            at = slot - 1 + _CD_NAME_AT
             if (
                 rec[at : at + n] == raw
-                and at + n <= len(rec)
-                and _name_length(rec, pos) == n
+                # the whole name, not a prefix: the record's name length
+                and rec[at - _NAME_AT_FROM_LEN] | rec[at - _NAME_AT_FROM_LEN + 1] << 8 == n
                 # Non-ASCII bytes mean UTF-8 only with the flag; else cp437.
-                and (ascii_name or _flags(rec, pos) & FLAG_UTF8)
+                and (raw.isascii() or _flags(rec, slot - 1) & FLAG_UTF8)
             ):
-                return pos
+                return slot - 1
             h = (h + 1) & mask
-        return self._find_cp437(name) if not ascii_name else -1
+        return -1 if raw.isascii() else self._find_cp437(name)
+
+    def _find_flooded(self, name: str, raw: bytes, table: dict[bytes, int]) -> int:
+        """:meth:`_find` in the dict index of an archive whose names collide."""
+        pos = table.get(raw, -1)
+        if pos >= 0 and (raw.isascii() or _flags(self._records, pos) & FLAG_UTF8):
+            return pos
+        return self._find_cp437(name) if not raw.isascii() else -1
 
     def _find_cp437(self, name: str) -> int:
         if self._others is None:
@@ -734,11 +757,16 @@ class DirectoryIndex:
     def _member(self, pos: int, name: str) -> Member:
         rec = self._records
         fields = _CENTRAL.unpack_from(rec, pos)
-        usize, csize, offset = _sizes(rec, pos, fields, name, self.archive)
+        usize = fields[_CD_FILE_SIZE]
+        csize = fields[_CD_COMPRESSED_SIZE]
+        offset = fields[_CD_HEADER_OFFSET]
+        if _U32 in (csize, usize, offset):
+            usize, csize, offset = _sizes(rec, pos, fields, name, self.archive)
         name_at = pos + _CD_NAME_AT
         nlen = fields[_CD_NAME_LEN]
-        header_offset = offset + self.layout.prepended
-        if header_offset + _LOCAL_HEADER_SIZE + nlen + csize > self.layout.cd_start:
+        layout = self.layout
+        header_offset = offset + layout.prepended
+        if header_offset + _LOCAL_HEADER_SIZE + nlen + csize > layout.cd_start:
             raise _fail(
                 self.archive, f"member {name!r} lies past the start of the central directory"
             )
@@ -894,8 +922,8 @@ def read_directory(archive: str) -> DirectoryIndex:
     return DirectoryIndex(archive, layout, records, table, count, st)
 
 
-def _name_length(records: bytes, pos: int) -> int:
-    return records[pos + _CD_NAME_LEN_AT] | records[pos + _CD_NAME_LEN_AT + 1] << 8
+# From a record's name back to its name length field.
+_NAME_AT_FROM_LEN = _CD_NAME_AT - _CD_NAME_LEN_AT
 
 
 def _flags(records: bytes, pos: int) -> int:
@@ -1033,17 +1061,22 @@ class KeptFile:
     The file is closed when the index is dropped.
     """
 
-    __slots__ = ("_fp",)
+    __slots__ = ("_expect", "_fp", "_key")
 
     def __init__(self) -> None:
         self._fp: IO[bytes] | None = None
+        self._expect: os.stat_result | None = None
+        self._key: tuple[int, int, int, int, int] | None = None
 
     def read_local(
         self, archive: str, expect: os.stat_result, offset: int, want: int, csize: int
     ) -> bytes:
         """:func:`_read_local` from the kept file (ArchiveChanged, OSError as a fresh open's)."""
         assert _pread is not None
-        check_same_file(archive, os.stat(archive), expect)
+        if expect is not self._expect:  # the index's stat: the same object every read
+            self._key, self._expect = stat_key(expect), expect
+        if stat_key(os.stat(archive)) != self._key:
+            raise ArchiveChanged(archive)
         fp = self._fp
         if fp is None:
             fp = io.open_code(archive)  # noqa: SIM115  (kept open; closed by close())
@@ -1101,39 +1134,40 @@ def read_member(
     decompress (see :func:`~zipimporter.compression.decompress`), or its
     CRC-32 doesn't match.
     """
-    where = f"{member.name!r} in {archive!r}"
     if member.flags & FLAG_ENCRYPTED:
-        raise ZipImportError(ENCRYPTED.format(where=where), path=archive)
+        raise ZipImportError(ENCRYPTED.format(where=where(member.name, archive)), path=archive)
     limit = max_member_size()
     if member.file_size > limit:
         raise ZipImportError(
-            MEMBER_TOO_BIG.format(size=member.file_size, limit=limit, where=where), path=archive
+            MEMBER_TOO_BIG.format(
+                size=member.file_size, limit=limit, where=where(member.name, archive)
+            ),
+            path=archive,
         )
-    want = _LOCAL_HEADER_SIZE + len(member.raw_name) + member.compressed_size + _LOCAL_SLACK
+    csize = member.compressed_size
+    want = _LOCAL_HEADER_SIZE + len(member.raw_name) + csize + _LOCAL_SLACK
     buf: bytes | memoryview
     try:
         if source is None and kept is not None and expect is not None and _pread is not None:
-            buf = kept.read_local(
-                archive, expect, member.header_offset, want, member.compressed_size
-            )
+            buf = kept.read_local(archive, expect, member.header_offset, want, csize)
         elif source is None:
             with io.open_code(archive) as fp:
                 if expect is not None:
                     check_same_file(archive, os.fstat(fp.fileno()), expect)
-                buf = _read_local(fp, member.header_offset, want, member.compressed_size)
+                buf = _read_local(fp, member.header_offset, want, csize)
         else:
             buf = _read_local_in(archive, source, member, want, expect)
     except OSError as exc:
-        raise ZipImportError(
-            f"can't read Zip file ({exc.strerror or exc}): {where}", path=archive
+        raise _member_error(
+            f"can't read Zip file ({exc.strerror or exc})", member, archive
         ) from None
-    data_at = _check_local_header(buf, member, where, archive)
-    raw = memoryview(buf)[data_at : data_at + member.compressed_size]  # no copy
-    if len(raw) != member.compressed_size:
-        raise ZipImportError(f"truncated member data: {where}", path=archive)
-    data = decompress(raw, member.method, member.file_size, path=archive, where=where)
+    data_at = _check_local_header(buf, member, archive)
+    raw = memoryview(buf)[data_at : data_at + csize]  # no copy
+    if len(raw) != csize:
+        raise _member_error("truncated member data", member, archive)
+    data = decompress(raw, member.method, member.file_size, path=archive, name=member.name)
     if zlib.crc32(data) != member.crc:
-        raise ZipImportError(f"bad CRC-32: {where}", path=archive)
+        raise _member_error("bad CRC-32", member, archive)
     return data
 
 
@@ -1172,7 +1206,7 @@ def _read_local_in(
         return _read_local(window, member.header_offset, want, member.compressed_size)
 
 
-def _check_local_header(buf: bytes | memoryview, member: Member, where: str, archive: str) -> int:
+def _check_local_header(buf: bytes | memoryview, member: Member, archive: str) -> int:
     """Where the data starts in *buf*, a local record checked against the central directory.
 
     ZipImportError (``path`` = *archive*) when the header is truncated, its
@@ -1180,27 +1214,25 @@ def _check_local_header(buf: bytes | memoryview, member: Member, where: str, arc
     the central directory's (sizes and CRC only without a data descriptor).
     """
     if len(buf) < _LOCAL_HEADER_SIZE:
-        raise ZipImportError(f"truncated local file header: {where}", path=archive)
+        raise _member_error("truncated local file header", member, archive)
     (sig, _, flags, method, _, _, crc, csize, usize, lnlen, lelen) = _LOCAL.unpack_from(buf)
     if sig != _LOCAL_SIG:
-        raise ZipImportError(f"bad local file header: {where}", path=archive)
+        raise _member_error("bad local file header", member, archive)
     if buf[_LOCAL_HEADER_SIZE : _LOCAL_HEADER_SIZE + lnlen] != member.raw_name:
-        raise ZipImportError(
-            f"local header name does not match the central directory: {where}", path=archive
+        raise _member_error(
+            "local header name does not match the central directory", member, archive
         )
     if method != member.method:
-        raise ZipImportError(
-            f"local header compression method does not match the central directory: {where}",
-            path=archive,
+        raise _member_error(
+            "local header compression method does not match the central directory", member, archive
         )
     if not flags & FLAG_DATA_DESCRIPTOR and (
         (csize != _U32 and csize != member.compressed_size)
         or (usize != _U32 and usize != member.file_size)
         or crc != member.crc
     ):
-        raise ZipImportError(
-            f"local header sizes or CRC do not match the central directory: {where}",
-            path=archive,
+        raise _member_error(
+            "local header sizes or CRC do not match the central directory", member, archive
         )
     return _LOCAL_HEADER_SIZE + lnlen + lelen
 
@@ -1233,7 +1265,7 @@ def nested_source(index: DirectoryIndex, member: Member, archive: str) -> Source
         )
     parent = index.source
     file = outer if parent is None else parent.file
-    where = f"{member.name!r} in {outer!r}"
+    at = where(member.name, outer)
     try:
         if member.method != 0 or member.flags & FLAG_ENCRYPTED:
             data = read_member(outer, member, index.stat, parent)
@@ -1250,13 +1282,13 @@ def nested_source(index: DirectoryIndex, member: Member, archive: str) -> Source
                 buf = _read_local_in(outer, parent, member, want, index.stat)
         except OSError as exc:
             raise ZipImportError(
-                f"can't read Zip file ({exc.strerror or exc}): {where}", path=outer
+                f"can't read Zip file ({exc.strerror or exc}): {at}", path=outer
             ) from None
-        start = member.header_offset + _check_local_header(buf, member, where, outer)
+        start = member.header_offset + _check_local_header(buf, member, outer)
         if member.compressed_size != member.file_size:
-            raise ZipImportError(f"stored member's sizes differ: {where}", path=outer)
+            raise ZipImportError(f"stored member's sizes differ: {at}", path=outer)
         if start + member.compressed_size > index.layout.cd_start:
-            raise ZipImportError(f"truncated member data: {where}", path=outer)
+            raise ZipImportError(f"truncated member data: {at}", path=outer)
     except ZipImportError as exc:
         raise ZipImportError(
             NESTED_UNREADABLE.format(archive=archive, error=exc), path=archive

@@ -28,16 +28,18 @@ from __future__ import annotations
 import _imp
 import marshal
 import time
-from importlib._bootstrap_external import MAGIC_NUMBER
-from types import CodeType
+from _frozen_importlib_external import MAGIC_NUMBER  # importlib's, without importing importlib
 
 from .errors import ZipImportError
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from collections.abc import Callable
+    from types import CodeType
 
     from .archive import Member
+else:
+    CodeType = type((lambda: None).__code__)  # types.CodeType, without importing types
 
 __all__ = [
     "compile_source",
@@ -184,15 +186,16 @@ def pyc_to_code(
     Without a source, *source_stamp* is None and *source_bytes* returns None.
     Raises ImportError for a ``.pyc`` that can't be used at all.
     """
-    details = {"name": fullname, "path": path}
     magic = data[:4]
     if magic != MAGIC_NUMBER:
-        raise ImportError(f"bad magic number in {fullname!r}: {magic!r}", **details)
+        raise ImportError(f"bad magic number in {fullname!r}: {magic!r}", name=fullname, path=path)
     if len(data) < 16:
-        raise ImportError(f"reached EOF while reading pyc header of {fullname!r}", **details)
+        raise ImportError(
+            f"reached EOF while reading pyc header of {fullname!r}", name=fullname, path=path
+        )
     flags = int.from_bytes(data[4:8], "little")
     if flags & ~0b11:
-        raise ImportError(f"invalid flags {flags!r} in {fullname!r}", **details)
+        raise ImportError(f"invalid flags {flags!r} in {fullname!r}", name=fullname, path=path)
 
     if flags & _FLAG_HASH_BASED:
         mode = _imp.check_hash_based_pycs
@@ -200,7 +203,9 @@ def pyc_to_code(
             source = source_bytes()
             if source is not None and data[8:16] != _imp.source_hash(_RAW_MAGIC, source):
                 raise ImportError(
-                    f"hash in bytecode doesn't match hash of source {fullname!r}", **details
+                    f"hash in bytecode doesn't match hash of source {fullname!r}",
+                    name=fullname,
+                    path=path,
                 )
     else:
         exact = source_stamp is not None and len(source_stamp) > 2 and bool(source_stamp[2])
@@ -217,9 +222,13 @@ def pyc_to_code(
         # marshal raises EOFError, ValueError, TypeError, SystemError (e.g. a
         # code object whose co_code isn't bytes) or MemoryError (a forged
         # element count: it asks for the memory before finding the data short).
-        raise ImportError(f"bad marshal data in {path!r} ({exc})", **details) from None
+        raise ImportError(
+            f"bad marshal data in {path!r} ({exc})", name=fullname, path=path
+        ) from None
     if not isinstance(code, CodeType):
-        raise ImportError(f"compiled module {path!r} is not a code object", **details)
+        raise ImportError(
+            f"compiled module {path!r} is not a code object", name=fullname, path=path
+        )
     return code
 
 

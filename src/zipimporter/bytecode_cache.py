@@ -78,12 +78,17 @@ import os
 import struct
 import sys
 import zlib
-from importlib._bootstrap_external import MAGIC_NUMBER, cache_from_source
-from types import CodeType
+from _frozen_importlib_external import MAGIC_NUMBER, cache_from_source
 
 from . import cachedir
 from .archive import Member
 from .names import safe_relative_name
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from types import CodeType
+else:
+    CodeType = type((lambda: None).__code__)  # types.CodeType, without importing types
 
 __all__ = ["BATCH", "MAX_PACK", "flush", "load", "parse", "store"]
 

@@ -125,13 +125,22 @@ _DECOMPRESSORS: dict[int, Callable[[bytes | memoryview, int], bytes]] = {
 }
 
 
+def where(name: str, path: str) -> str:
+    """How messages name member *name* of archive *path*.
+
+    >>> where("pkg/mod.py", "app.zip")
+    "'pkg/mod.py' in 'app.zip'"
+    """
+    return f"{name!r} in {path!r}"
+
+
 def decompress(
-    data: bytes | memoryview, method: int, expected_size: int, *, path: str, where: str
+    data: bytes | memoryview, method: int, expected_size: int, *, path: str, name: str
 ) -> bytes:
     """Return the decompressed *data*, exactly *expected_size* bytes long.
 
-    *path* is the archive (the errors' ``path``), *where* names the member
-    and archive in their messages.
+    *path* is the archive (the errors' ``path``), *name* the member; messages
+    name both (:func:`where`), formatted only when there is an error.
 
     ZipImportError is raised when the method is unknown, when its codec isn't
     available on this interpreter (the message says which extra provides
@@ -142,21 +151,24 @@ def decompress(
     if method == STORED:
         if len(data) != expected_size:
             raise ZipImportError(
-                f"stored member size mismatch ({len(data)} != {expected_size}): {where}",
+                f"stored member size mismatch ({len(data)} != {expected_size}): "
+                f"{where(name, path)}",
                 path=path,
             )
         return bytes(data)
     func = _DECOMPRESSORS.get(method)
     if func is None:
-        raise ZipImportError(f"unsupported compression method {method}: {where}", path=path)
+        raise ZipImportError(
+            f"unsupported compression method {method}: {where(name, path)}", path=path
+        )
     try:
         out = func(data, expected_size + 1)
     except _CodecUnavailableError as exc:
-        raise ZipImportError(f"{exc}: {where}", path=path) from None
+        raise ZipImportError(f"{exc}: {where(name, path)}", path=path) from None
     except ImportError as exc:
         raise ZipImportError(
             f"can't decompress {method_name(method)} data, {exc.name or 'its codec'} "
-            f"is not available: {where}",
+            f"is not available: {where(name, path)}",
             path=path,
         ) from None
     except (
@@ -170,13 +182,13 @@ def decompress(
         OverflowError,
     ) as exc:
         raise ZipImportError(
-            f"corrupt {method_name(method)} data ({exc}): {where}", path=path
+            f"corrupt {method_name(method)} data ({exc}): {where(name, path)}", path=path
         ) from None
     if len(out) != expected_size:
         raise ZipImportError(
             f"{method_name(method)} data decompresses to "
             f"{'more' if len(out) > expected_size else 'fewer'} bytes than the "
-            f"declared {expected_size}: {where}",
+            f"declared {expected_size}: {where(name, path)}",
             path=path,
         )
     return out

@@ -21,9 +21,9 @@ below it) is taken as a nested archive: opened as one, or an error.
 
 from __future__ import annotations
 
+import _frozen_importlib_external as _bootstrap_external  # importlib's, without importlib
 import os
 import stat as _stat
-from importlib import _bootstrap_external
 
 from . import archive, index_cache
 from .errors import ZipImportError

@@ -6,7 +6,7 @@ import os
 import sys
 import zipimport
 
-from . import activation, cachedir, resources
+from . import activation, cachedir, pkg_resources_support
 from .importer import zipimporter
 
 TYPE_CHECKING = False
@@ -153,7 +153,7 @@ def install(*, cache: bool | str | os.PathLike[str] = True, children: bool = Fal
         _replaced_stdlib = True
     if children:
         _set_children_environ()
-    resources.register_pkg_resources()
+    pkg_resources_support.register_pkg_resources()
     _saved_cache.clear()
     for path, finder in list(sys.path_importer_cache.items()):
         if finder is None or _is_stdlib_entry(finder):
@@ -174,7 +174,7 @@ def uninstall() -> None:
         _setting_before_install = _NOTHING
     if not installed():
         return
-    resources.unregister_pkg_resources_watch()
+    pkg_resources_support.unregister_pkg_resources_watch()
     i = sys.path_hooks.index(zipimporter)
     if _replaced_stdlib and zipimport.zipimporter not in sys.path_hooks:
         sys.path_hooks[i] = zipimport.zipimporter

@@ -9,8 +9,6 @@ from __future__ import annotations
 import _imp
 import os
 import sys
-from importlib import _bootstrap, _bootstrap_external
-from types import CodeType, ModuleType
 
 from . import archive, bytecode, bytecode_cache, directory
 from .archive import ArchiveChanged, DirectoryIndex, Member, check_same_file, read_member
@@ -20,9 +18,18 @@ from .errors import ZipImportError
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterator
+    from importlib import _bootstrap, _bootstrap_external
+    from types import CodeType, ModuleType
     from typing import TypeVar
 
     T = TypeVar("T")
+else:
+    # importlib._bootstrap and ._bootstrap_external, without importing the
+    # importlib package (and, before 3.13, warnings with it) or types.
+    import _frozen_importlib as _bootstrap
+    import _frozen_importlib_external as _bootstrap_external
+
+    ModuleType = type(sys)
 
 Files = DirectoryIndex | dict[str, Member]  # dict: the empty stand-in for an unreadable archive
 # (path in the archive, kind, ispackage, member); kind is _SOURCE, _PYC or _CACHED.
@@ -89,6 +96,9 @@ _PYCACHE_SUFFIX = (
 _EXTENSION_SUFFIXES = tuple(_imp.extension_suffixes())
 _EXTENSION_TAILS = tuple({("." + s.rpartition(".")[2]).encode() for s in _EXTENSION_SUFFIXES})
 _SCAN_LIMIT = 1 << 20
+
+# sys.flags can't change in a running process: -v given twice shows each candidate tried.
+_VERBOSE = sys.flags.verbose
 
 
 def _mentions(files: Files, key: str, needles: tuple[bytes, ...]) -> bool:
@@ -184,12 +194,13 @@ class zipimporter(_LoaderBasics):  # type: ignore[misc,valid-type]  # noqa: N801
 
         Returns None if the module cannot be found.
         """
-        return self._retry_if_changed(lambda: self._find_spec(fullname))
+        return self._retry_if_changed(self._find_spec, fullname)
 
     def _find_spec(self, fullname: str) -> ModuleSpec | None:
-        files, candidates = self._candidates(fullname)
+        path = self.prefix + fullname.rpartition(".")[2]
+        files, candidates = self._candidates(fullname, path)
         python_package = bool(candidates) and candidates[0][2]
-        extension = self._extension(files, self._module_path(fullname), python_package)
+        extension = self._extension(files, path, python_package)
         if extension is not None:
             from . import extraction
 
@@ -214,7 +225,7 @@ class zipimporter(_LoaderBasics):  # type: ignore[misc,valid-type]  # noqa: N801
         # Not a module or regular package: a directory, with an entry of its
         # own or implied by the names below it (as CPython 3.14 sees it), may
         # be a portion of a namespace package.
-        modpath = self._module_path(fullname)
+        modpath = path
         if _is_dir(files, modpath + SEP):
             spec = ModuleSpec(name=fullname, loader=None, is_package=True)
             assert spec.submodule_search_locations is not None
@@ -287,7 +298,7 @@ class zipimporter(_LoaderBasics):  # type: ignore[misc,valid-type]  # noqa: N801
         key = pathname
         if pathname.startswith(self.archive + SEP):
             key = pathname[len(self.archive + SEP) :]
-        return self._retry_if_changed(lambda: self._get_data(key))
+        return self._retry_if_changed(self._get_data, key)
 
     def _get_data(self, key: str) -> bytes:
         files = self._get_files()
@@ -320,7 +331,7 @@ class zipimporter(_LoaderBasics):  # type: ignore[misc,valid-type]  # noqa: N801
         path = self._module_path(fullname)
         fullpath = path + SEP + "__init__.py" if ispackage else path + ".py"
         try:
-            data = self._retry_if_changed(lambda: self._get_data(fullpath))
+            data = self._retry_if_changed(self._get_data, fullpath)
         except OSError:  # _get_data's "not in the archive": no source, only bytecode
             return None
         try:
@@ -466,18 +477,18 @@ class zipimporter(_LoaderBasics):  # type: ignore[misc,valid-type]  # noqa: N801
     # errors can swallow it: only _retry_if_changed (which redoes) and
     # _fresh_files (which re-reads before anything was done) catch it.
 
-    def _retry_if_changed(self, operation: Callable[[], T]) -> T:
-        """Run *operation*; if the archive changed, re-read its directory and run it again.
+    def _retry_if_changed(self, operation: Callable[..., T], *args: object) -> T:
+        """Run *operation(*args)*; if the archive changed, re-read its directory and run it again.
 
         A second change in a row raises ZipImportError (ARCHIVE_KEEPS_CHANGING):
         the internal ArchiveChanged signal never leaves the importer.
         """
         try:
-            return operation()
+            return operation(*args)
         except ArchiveChanged:
             self.invalidate_caches()
         try:
-            return operation()
+            return operation(*args)
         except ArchiveChanged:
             raise ZipImportError(
                 ARCHIVE_KEEPS_CHANGING.format(archive=self.archive), path=self.archive
@@ -517,25 +528,34 @@ class zipimporter(_LoaderBasics):  # type: ignore[misc,valid-type]  # noqa: N801
     def _read(self, files: Files, member: Member) -> bytes:
         """A member's bytes, refused if the archive is no longer the one *files* indexed."""
         if isinstance(files, DirectoryIndex):
-            kept = files.kept_file() if files.source is None else None
-            return read_member(self.archive, member, files.stat, files.source, kept)
+            source = files.source
+            kept = files.kept_file() if source is None else None
+            return read_member(self.archive, member, files.stat, source, kept)
         return read_member(self.archive, member)
 
-    def _candidates(self, fullname: str) -> tuple[Files, list[Candidate]]:
+    def _candidates(self, fullname: str, path: str | None = None) -> tuple[Files, list[Candidate]]:
         """The index and the (path, kind, ispackage, member) of a module's files, in order.
 
         The stdlib's four (package ``__init__.pyc``, ``__init__.py``, then
         module ``.pyc``, ``.py``), and right before the first source found
         its ``__pycache__`` ``.pyc`` for this interpreter, if there is one.
+        *path* is ``_module_path(fullname)``, if the caller has it.
         """
-        path = self._module_path(fullname)
-        files = self._get_files()
+        if path is None:
+            path = self._module_path(fullname)
+        files: Files
+        try:
+            files = _zip_directory_cache[self.archive]
+        except KeyError:
+            files = self._get_files()
         for attempt in range(2):
             found: list[Candidate] = []
+            get = files.get
             for suffix, kind, ispackage in _SEARCH_ORDER:
-                member = files.get(path + suffix)
+                name = path + suffix
+                member = get(name)
                 if member is not None:
-                    found.append((path + suffix, kind, ispackage, member))
+                    found.append((name, kind, ispackage, member))
             if found or attempt:
                 break
             fresh = self._fresh_files()  # a miss: maybe the archive gained it
@@ -580,6 +600,8 @@ class zipimporter(_LoaderBasics):  # type: ignore[misc,valid-type]  # noqa: N801
         FileFinder's order: a package before a module, an extension before
         Python; *python_package* says a Python package was found.
         """
+        if isinstance(files, DirectoryIndex) and files.memo.get("extensions") is False:
+            return None  # the common case, without a call
         if not _mentions(files, "extensions", _EXTENSION_TAILS):
             return None
         for stem, ispackage in ((path + SEP + "__init__", True), (path, False)):
@@ -602,11 +624,16 @@ class zipimporter(_LoaderBasics):  # type: ignore[misc,valid-type]  # noqa: N801
     ) -> tuple[CodeType, bool, str]:
         import_error: ImportError | None = None
         for i, (fullpath, kind, ispackage, member) in enumerate(candidates):
-            _verbose_message("trying {}{}{}", self.archive, SEP, fullpath, verbosity=2)
+            if _VERBOSE >= 2:
+                _verbose_message("trying {}{}{}", self.archive, SEP, fullpath, verbosity=2)
             modpath = f"{self.archive}{SEP}{fullpath}"
             if kind == _PYC:
-                # The .py beside it, if any, is a later candidate: no second lookup.
-                source = next((c[3] for c in candidates if c[0] == fullpath[:-1]), None)
+                # The .py beside it, if any, is the next candidate: no second lookup.
+                source = None
+                for later in candidates[i + 1 :]:  # at most three
+                    if later[0] == fullpath[:-1]:
+                        source = later[3]
+                        break
                 try:
                     code = self._pyc_code(files, member, source, fullname, fullpath)
                 except ImportError as exc:
@@ -731,7 +758,7 @@ def forget_bytes(entry: str) -> bool:
     for cache in (_zip_directory_cache, sys.path_importer_cache):
         for key in [k for k in cache if k == entry or k.startswith(inside)]:
             del cache[key]
-    from . import resources  # already imported by the package; its listings hold indexes
+    from . import resources  # its listings hold indexes
 
     for key in [k for k in resources._listings if k == entry or k.startswith(inside)]:
         del resources._listings[key]

@@ -13,7 +13,11 @@ the same for all conditions):
   multiprocessing, ... see ``TOP``) loads, ~300 of them, compiled to ``.pyc`` in the legacy layout
   (``mod.pyc``, ``pkg/__init__.pyc``, no sources: like the embeddable
   distribution's ``python3X.zip``), in a deflated and in a stored zip;
-* ``--modules`` tiny modules (default 1,000) from the same kinds of zip.
+* ``--modules`` tiny modules (default 1,000) from the same kinds of zip;
+
+and each from a third zip, ``built``: the tree bundled by ``zipimporter build
+--compile`` (each ``.py`` with a stored unchecked-hash ``.pyc`` beside it),
+what issue 14's "faster than the filesystem" target compares with the tree.
 
 Conditions: ``stdlib`` (zipimport); ``ours`` (``zipimporter.install()`` first,
 imported from the repo's src, its own few stdlib needs loaded by zipimport from
@@ -343,6 +347,14 @@ class Workload:
                 for member, data in pycs.items():
                     zf.writestr(member, data)
             self.archives[kind] = path
+        # What issue 14's target 2 compares with the tree: `zipimporter build --compile`
+        # (sources, and a stored unchecked-hash .pyc beside each).
+        sys.path.insert(0, SRC_DIR)
+        from zipimporter import bundle
+
+        built = f"{base}-built.zip"
+        bundle.build([self.tree], built, compile_pyc=True)
+        self.archives["built"] = built
         self.blob = base + ".marshal"
         with open(self.blob, "wb") as fp:
             import marshal
@@ -562,7 +574,7 @@ def main(argv: list[str] | None = None) -> int:
             )
             workloads[-1].support = sysconfig.get_path("stdlib")
         for work in workloads:
-            for kind in ("deflated", "stored"):
+            for kind in ("deflated", "stored", "built"):
                 cache = os.path.join(tmp, f"cache-{work.label.split()[0]}-{kind}")
                 times = measure(work, kind, dynload, site, args.repeat, cache)
                 results.append(

@@ -5,6 +5,7 @@ from __future__ import annotations
 import builtins
 import importlib
 import importlib.util
+import json
 import os
 import pathlib
 import pkgutil
@@ -18,7 +19,7 @@ from typing import Any
 import pytest
 
 import zipimporter
-from conftest import forget, import_fresh, make_zip, outcome
+from conftest import forget, import_fresh, make_zip, outcome, run_python
 
 SEP = os.sep
 CACHE_TAG = sys.implementation.cache_tag
@@ -106,6 +107,41 @@ def test_docs_example_same_as_stdlib(tmp_path, monkeypatch):
     ours = spec_fields(import_fresh("jwzthreading", ours=True))
     assert ours == std
     assert ours["__file__"] == os.path.join("example.zip", "jwzthreading.py")
+
+
+CACHED_DRIVER = """\
+import json, sys, zipimport, zipimporter
+sys.path.insert(0, sys.argv[1])
+if sys.argv[2] == "ours":
+    zipimporter.install()
+import mod, pkg, pkg.sub
+print(json.dumps([[m.__file__, m.__cached__, m.__spec__.cached] for m in (mod, pkg, pkg.sub)]))
+"""
+
+
+@pytest.mark.parametrize(
+    ("flags", "env"),
+    [([], {}), (["-O"], {}), (["-OO"], {}), ([], {"PYTHONPYCACHEPREFIX": "/somewhere/else"})],
+    ids=["default", "-O", "-OO", "pycache-prefix"],
+)
+def test_cached_is_the_stdlibs(tmp_path, flags, env):
+    """``__cached__`` of a source module (ours names it in find_spec; importlib
+    derives it later) agrees with the stdlib's with -O/-OO and a pycache prefix."""
+    archive = make_zip(
+        tmp_path / "app.zip", {"mod.py": "", "pkg/__init__.py": "", "pkg/sub.py": ""}
+    )
+    driver = tmp_path / "driver.py"
+    driver.write_text(CACHED_DRIVER)
+    out = {}
+    for which in ("stdlib", "ours"):
+        proc = run_python(*flags, driver, archive, which, cache_dir=tmp_path / "c", env=env)
+        assert proc.returncode == 0, proc.stderr
+        out[which] = proc.stdout
+    assert out["ours"] == out["stdlib"]
+    files = [row[0] for row in json.loads(out["ours"])]
+    assert files == [
+        os.path.join(archive, *p.split("/")) for p in ("mod.py", "pkg/__init__.py", "pkg/sub.py")
+    ]
 
 
 # -- constructing: archive and prefix ---------------------------------------

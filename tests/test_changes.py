@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import doctest
 import importlib
 import importlib.util
 import os
@@ -13,7 +14,7 @@ import pytest
 
 import zipimporter
 from conftest import make_zip
-from zipimporter import archive, importer
+from zipimporter import archive, environment, importer
 from zipimporter.archive import ArchiveChanged, read_directory, read_member
 
 
@@ -168,6 +169,47 @@ def test_declared_size_over_the_limit_is_refused(tmp_path, monkeypatch):
 def test_invalid_member_size_limit_means_the_default(monkeypatch, value):
     monkeypatch.setenv("ZIPIMPORTER_MAX_MEMBER_SIZE", value)
     assert archive.max_member_size() == archive.DEFAULT_MAX_MEMBER_SIZE == 1 << 30
+
+
+@pytest.mark.parametrize(
+    "value", ["1", " 7 ", "", "caf\u00e9", "\udcff-undecodable", "\u0661\u0662"]
+)
+def test_environment_get_is_os_environ_get(monkeypatch, value):
+    """The fast reader behind every per-import setting answers as ``os.environ.get``,
+    also for values os.environ stores escaped; ``int()`` of a non-ASCII digit works."""
+    name = "ZIPIMPORTER_TEST_SETTING"
+    monkeypatch.delenv(name, raising=False)
+    assert environment.get(name) is None
+    monkeypatch.setenv(name, value)
+    assert environment.get(name) == os.environ.get(name) == value
+    monkeypatch.setenv("ZIPIMPORTER_MAX_MEMBER_SIZE", "\u0661\u0662")  # Arabic-Indic 12
+    assert archive.max_member_size() == 12
+    assert doctest.testmod(environment).failed == 0
+
+
+def test_cache_root_follows_the_environment_at_each_call(tmp_path, monkeypatch):
+    """cache_root() remembers its last answer only for the same variables."""
+    from zipimporter import cachedir
+
+    monkeypatch.setattr(cachedir, "_override", cachedir._UNSET)
+    for name in ("ZIPIMPORTER_CACHE", "ZIPIMPORTER_CACHE_DIR", "XDG_CACHE_HOME"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))
+    assert cachedir.cache_root() == str(tmp_path / "home" / ".cache" / "zipimporter")
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))
+    assert cachedir.cache_root() == str(tmp_path / "xdg" / "zipimporter")
+    monkeypatch.setenv("XDG_CACHE_HOME", "relative/ignored")
+    assert cachedir.cache_root() == str(tmp_path / "home" / ".cache" / "zipimporter")
+    monkeypatch.setenv("ZIPIMPORTER_CACHE_DIR", str(tmp_path / "explicit"))
+    assert cachedir.cache_root() == str(tmp_path / "explicit")
+    monkeypatch.setenv("ZIPIMPORTER_CACHE", "off")
+    assert cachedir.cache_root() is None
+    monkeypatch.setenv("ZIPIMPORTER_CACHE", "1")
+    monkeypatch.setenv("ZIPIMPORTER_CACHE_DIR", "rel-cache")  # follows the working directory
+    for where in (tmp_path / "a", tmp_path / "b"):
+        where.mkdir()
+        monkeypatch.chdir(where)
+        assert cachedir.cache_root() == str(where / "rel-cache")
 
 
 def test_threads_importing_from_one_archive(tmp_path, monkeypatch):

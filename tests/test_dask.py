@@ -631,3 +631,31 @@ def test_a_zip64_bundle_of_66000_modules_imports_on_every_worker(
             65999,
         )
         assert report["zd_m0"][2] == 0
+
+
+def test_housekeeping_keeps_a_bundle_while_workers_hold_it(
+    zdask: ModuleType, client: Any, worker_cache: Path, register: Callable[[Any], None]
+) -> None:
+    from zipimporter import housekeeping
+
+    data = zip_bytes({"zd_held.py": "VALUE = 'held'\n"})
+    register(zdask.ZipBundle(data, name="held"))
+    archive = stored(worker_cache, data)
+    long_ago = time.time() - 30 * 24 * 3600
+    os.utime(archive, (long_ago, long_ago))  # by its times, the first to be pruned
+    pruned = housekeeping.prune(str(worker_cache), 0)
+    assert pruned is not None
+    assert str(archive) in [e.path for e in pruned.kept[housekeeping.IN_USE]]
+    cleared = housekeeping.clear(str(worker_cache))
+    assert cleared is not None
+    assert str(archive) in [e.path for e in cleared.kept[housekeeping.IN_USE]]
+    reports = on_each_worker(client, where_fresh, "zd_held")
+    assert {r["zd_held"][1:] for r in reports.values()} == {
+        (f"{archive}{os.sep}zd_held.py", "held")
+    }
+    within(client.unregister_worker_plugin, "held")
+    assert within(zdask.bundle_status, client) == each(reports, {})  # teardown has run
+    pruned = housekeeping.prune(str(worker_cache), 0)
+    assert pruned is not None
+    assert str(archive) in [e.path for e in pruned.removed]
+    assert not archive.exists()

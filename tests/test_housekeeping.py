@@ -2,20 +2,28 @@
 
 Entries are pruned least recently used first down to the cap; nothing is
 ever followed through a symbolic link; an untrusted root is neither pruned nor
-cleared; and a process that only reads its caches never prunes.
+cleared; a process that only reads its caches never prunes; and a bundle a
+live process holds (a Dask worker) is never removed, which the tests check
+with real child processes holding bundles as the worker plugin does.
 """
 
 from __future__ import annotations
 
 import doctest
+import hashlib
 import os
+import signal
+import subprocess
+import sys
 import textwrap
+import threading
 import time
 from pathlib import Path
+from typing import Any
 
 import pytest
 
-from conftest import make_zip, run_python
+from conftest import make_zip, python_env, run_python, zip_bytes
 from test_caches import fresh_import, pack_file
 from zipimporter import cachedir, housekeeping, index_cache, messages
 from zipimporter.cli import main
@@ -60,6 +68,16 @@ def make_map(cache: Path, key: str) -> Path:
     return directory
 
 
+def make_bundle(cache: Path, members: dict[str, str]) -> Path:
+    """A bundle as the Dask plugin stores it, at rest (no process holds it)."""
+    data = zip_bytes(members)
+    path = cache / "bundles" / f"{hashlib.sha256(data).hexdigest()}.zip"
+    for directory in (cache, path.parent):
+        directory.mkdir(mode=0o700, exist_ok=True)
+    path.write_bytes(data)
+    return path
+
+
 def make_shim(cache: Path) -> Path:
     shim = cache / "activate" / "deadbeef"
     shim.mkdir(parents=True, mode=0o700)
@@ -90,10 +108,11 @@ def populated(tmp_path, cache, monkeypatch):
         "slot": make_slot(cache, "e", 3000),
         "map": make_map(cache, "f" * 20),
         "shim": make_shim(cache),
+        "bundle": make_bundle(cache, {"app.py": "VALUE = 1\n"}),
     }
     (entries["index"],) = (cache / "index").iterdir()
     for timestamp, name in zip(
-        T, ["shim", "slot", "pack-a", "map", "index", "pack-b"], strict=False
+        T, ["shim", "slot", "pack-a", "map", "bundle", "index", "pack-b"], strict=False
     ):
         set_used(entries[name], timestamp)
     (cache / "notes.txt").write_text("not zipimporter's")
@@ -121,13 +140,15 @@ def test_info_shows_each_kind(populated, cache, capsys, monkeypatch):
         "index": size_of(e["index"]),
         "bytecode": size_of(e["pack-a"]) + size_of(e["pack-b"]),
         "extensions": size_of(e["slot"]) + size_of(e["map"]),
+        "bundles": size_of(e["bundle"]),
         "activate": size_of(e["shim"]),
     }
     assert lines == [
         messages.CACHE_DIRECTORY.format(root=cache),
-        kind("index", "1 index", sizes["index"], T[4], T[4]),
-        kind("bytecode", "2 packs, 2 modules", sizes["bytecode"], T[2], T[5]),
+        kind("index", "1 index", sizes["index"], T[5], T[5]),
+        kind("bytecode", "2 packs, 2 modules", sizes["bytecode"], T[2], T[6]),
         kind("extensions", "1 slot, 1 archive map", sizes["extensions"], T[1], T[3]),
+        kind("bundles", "1 bundle", sizes["bundles"], T[4], T[4]),
         kind("activate", "1 shim", sizes["activate"], T[0], T[0]),
         messages.CACHE_OTHERS.format(names="notes.txt"),
         messages.CACHE_TOTAL.format(
@@ -149,8 +170,10 @@ def test_info_json(populated, cache, capsys):
     kinds = {k["kind"]: k for k in report["kinds"]}
     assert kinds["bytecode"]["roles"] == {"pack": 2}
     assert kinds["bytecode"]["modules"] == 2
-    assert kinds["bytecode"]["oldest_mtime"] == T[2] and kinds["bytecode"]["newest_atime"] == T[5]
+    assert kinds["bytecode"]["oldest_mtime"] == T[2] and kinds["bytecode"]["newest_atime"] == T[6]
     assert kinds["extensions"]["roles"] == {"slot": 1, "map": 1}
+    assert kinds["bundles"]["roles"] == {"bundle": 1}
+    assert (kinds["bundles"]["in_use"], kinds["bundles"]["oldest_use"]) == (0, T[4])
     assert report["others"] == ["notes.txt"]
     assert report["total"] == sum(k["size"] for k in report["kinds"])
 
@@ -229,8 +252,9 @@ def test_prune_order_is_by_last_use(populated, cache):
     assert result is not None
     e = populated
     assert [entry.path for entry in result.removed] == [
-        str(e[name]) for name in ("slot", "pack-a", "map", "index", "pack-b")
+        str(e[name]) for name in ("slot", "pack-a", "map", "bundle", "index", "pack-b")
     ]  # the times set above, oldest first
+    assert result.kept == {}
     assert {Path(p).name for p in remaining(cache)} == {e["shim"].name}  # never pruned
     assert result.total == size_of(e["shim"])
 
@@ -453,3 +477,262 @@ def test_info_shows_when_the_next_automatic_prune_may_run(populated, cache, caps
     set_used(stamp, T[6])
     next_prune = messages.CACHE_NEXT_PRUNE.format(when=when(T[6] + DAY))
     assert cli(capsys, "info")[1][-1].endswith(f"; automatic prune {next_prune}")
+
+
+# -- bundles a running process holds ----------------------------------------------------
+
+# Runs in a subprocess, as a Dask worker does: the ZipBundle plugin's own setup
+# (for its worker, only local_directory is used) stores the bundle ARGV[1] and
+# holds it; the process imports from it, says so, and waits for a line on stdin.
+WORKER = textwrap.dedent(
+    """
+    import asyncio, sys, types
+    from zipimporter.dask import ZipBundle
+    with open(sys.argv[1], "rb") as fp:
+        plugin = ZipBundle(fp.read(), name="held")
+    asyncio.run(plugin.setup(types.SimpleNamespace(local_directory=sys.argv[2])))
+    import hk_held
+    print(hk_held.__file__, flush=True)
+    sys.stdin.readline()
+    """
+)
+
+# Runs in a subprocess: store the bundle ARGV[2] in the directory ARGV[1] through
+# housekeeping.hold_bundle, whose storing step says "storing" and waits for a line
+# on stdin; then, holding it, say "held" and wait for another line.
+SLOW_STORER = textwrap.dedent(
+    """
+    import sys
+    from zipimporter import housekeeping
+    directory, name = sys.argv[1], sys.argv[2]
+
+    def place(path):
+        print("storing", flush=True)
+        sys.stdin.readline()
+        with open(path, "wb") as fp:
+            fp.write(b"the bundle")
+        return True
+
+    hold, placed = housekeeping.hold_bundle(directory, name, place)
+    print("held" if placed else "not placed", flush=True)
+    sys.stdin.readline()
+    """
+)
+
+
+class Child:
+    """A Python subprocess running *code*, stopped (and waited for) by the test's end."""
+
+    def __init__(self, cache: Path, code: str, *args: str | Path) -> None:
+        self.process = subprocess.Popen(
+            [sys.executable, "-c", code, *map(str, args)],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            env=python_env(cache),
+        )
+
+    def says(self) -> str:
+        """The child's next line (it fails the test if the child ended instead)."""
+        assert self.process.stdout is not None
+        line = self.process.stdout.readline()
+        if not line:
+            self.process.wait(timeout=60)
+            assert self.process.stderr is not None
+            raise AssertionError(f"the child ended: {self.process.stderr.read()}")
+        return line.rstrip("\n")
+
+    def go_on(self) -> None:
+        assert self.process.stdin is not None
+        self.process.stdin.write("\n")
+        self.process.stdin.flush()
+
+    def end(self, how: str) -> None:
+        """Let the child exit (``exits``) or SIGKILL it (``killed``), and wait for it."""
+        if how == "killed":
+            self.process.send_signal(signal.SIGKILL)
+        else:
+            self.go_on()
+        _, stderr = self.process.communicate(timeout=60)
+        expected = -signal.SIGKILL if how == "killed" else 0
+        assert self.process.returncode == expected, stderr
+
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            self.process.kill()
+        self.process.communicate(timeout=60)
+
+
+@pytest.fixture
+def children() -> Any:
+    """``children(cache, code, *args)``: a :class:`Child`, killed at the test's end if alive."""
+    started: list[Child] = []
+
+    def start(cache: Path, code: str, *args: str | Path) -> Child:
+        started.append(Child(cache, code, *args))
+        return started[-1]
+
+    yield start
+    for child in started:
+        child.stop()
+
+
+def names_in(directory: Path) -> list[str]:
+    return sorted(p.name for p in directory.iterdir()) if directory.exists() else []
+
+
+@pytest.mark.parametrize("how", ["exits", "killed"])
+def test_a_bundle_a_live_worker_holds_is_kept_until_it_ends(
+    populated, cache, tmp_path, capsys, children, how
+):
+    pytest.importorskip("distributed", reason="the worker plugin needs distributed")
+    data = zip_bytes({"hk_held.py": "VALUE = 'held'\n"})
+    (tmp_path / "held.zip").write_bytes(data)
+    worker = children(cache, WORKER, tmp_path / "held.zip", tmp_path / "local")
+    held = cache / "bundles" / f"{hashlib.sha256(data).hexdigest()}.zip"
+    assert worker.says() == f"{held}{os.sep}hk_held.py"  # imported from the stored bundle
+    set_used(held, T[0])  # by its times, the least recently used of all
+    idle = populated["bundle"]
+
+    lines = cli(capsys, "info")[1]
+    sizes = size_of(held) + size_of(idle)
+    assert messages.CACHE_KIND.format(
+        kind="bundles",
+        what="2 bundles, 1 in use",
+        size=format_size(sizes),
+        used=messages.CACHE_USED.format(oldest=when(T[0]), newest=when(T[4])),
+    ) in lines  # fmt: skip
+
+    result = housekeeping.prune(str(cache), 0)
+    assert result is not None
+    assert [e.path for e in result.kept[housekeeping.IN_USE]] == [str(held)]
+    assert str(idle) in [e.path for e in result.removed]
+    assert names_in(cache / "bundles") == [held.name]
+    assert result.total == size_of(held) + size_of(populated["shim"])
+    assert housekeeping.pruned_lines(result)[1:] == [
+        housekeeping.KEPT_IN_USE.format(what="1 bundle", size=format_size(size_of(held)))
+    ]
+
+    status, lines, _ = cli(capsys, "clear")
+    assert status == 0
+    assert lines[1] == housekeeping.KEPT_IN_USE.format(
+        what="1 bundle", size=format_size(size_of(held))
+    )
+    assert names_in(cache) == ["bundles", "notes.txt"]
+    assert names_in(cache / "bundles") == [held.name]
+
+    worker.end(how)  # a crash leaves no stale state: the kernel drops its locks
+    assert housekeeping.prune(str(cache), 0).kept == {}  # type: ignore[union-attr]
+    assert names_in(cache / "bundles") == []
+    assert cli(capsys, "clear")[0] == 0
+    assert "bundles" not in names_in(cache)
+
+
+def test_no_bundle_is_removed_while_one_is_being_stored(cache, children):
+    """A worker storing a bundle holds ``bundles/``'s lock: housekeeping keeps every bundle."""
+    directory = cache / "bundles"
+    idle = make_bundle(cache, {"idle.py": ""})
+    leftover = directory / "x.zip.123.abcdef.tmp"
+    leftover.write_bytes(b"half a bundle")
+    set_used(leftover, time.time() - 2 * DAY)
+    storer = children(cache, SLOW_STORER, directory, "new.zip")
+    assert storer.says() == "storing"
+
+    result = housekeeping.prune(str(cache), 0)
+    assert result is not None and result.removed == []
+    assert sorted(e.path for e in result.kept[housekeeping.BUSY]) == [str(idle), str(leftover)]
+    assert housekeeping.pruned_lines(result)[1:] == [
+        housekeeping.KEPT_BUSY.format(
+            what="2 bundles", size=format_size(size_of(idle) + size_of(leftover))
+        )
+    ]
+    cleared = housekeeping.clear(str(cache))
+    assert cleared is not None and set(cleared.kept) == {housekeeping.BUSY}
+    assert names_in(directory) == sorted([idle.name, leftover.name])
+
+    storer.go_on()
+    assert storer.says() == "held"
+    result = housekeeping.prune(str(cache), 0)
+    assert result is not None
+    assert sorted(e.path for e in result.removed) == sorted([str(idle), str(leftover)])
+    assert [e.path for e in result.kept[housekeeping.IN_USE]] == [str(directory / "new.zip")]
+    storer.end("exits")
+    assert housekeeping.clear(str(cache)).kept == {}  # type: ignore[union-attr]
+    assert names_in(cache) == []
+
+
+def test_setting_up_a_bundle_again_marks_it_used(cache, tmp_path):
+    """A bundle a worker sets up again (e.g. after a restart) is pruned after older ones."""
+    zdask = pytest.importorskip("zipimporter.dask", reason="the worker plugin needs distributed")
+    data = zip_bytes({"hk_again.py": "VALUE = 1\n"})
+    again = make_bundle(cache, {"hk_again.py": "VALUE = 1\n"})
+    other = make_bundle(cache, {"hk_other.py": "VALUE = 2\n"})
+    set_used(again, T[0])
+    set_used(other, T[1])
+    hold = zdask.ZipBundle(data, name="again")._store(str(tmp_path / "local"))
+    hold.close()
+    assert hold.path == str(again)
+    st = again.stat()
+    assert st.st_atime > time.time() - 600  # used now ...
+    assert st.st_mtime == T[0]  # ... and not rewritten
+    result = housekeeping.prune(str(cache), size_of(again))
+    assert result is not None
+    assert [e.path for e in result.removed] == [str(other)]
+    assert names_in(cache / "bundles") == [again.name]
+    # Storing reads the file, which may set its access time anyway; the hold
+    # marks it itself (a noatime file system), with no read at all here.
+    set_used(again, T[0])
+    with housekeeping.hold_bundle(str(again.parent), again.name, lambda path: False)[0]:
+        assert again.stat().st_atime > time.time() - 600
+        assert again.stat().st_mtime == T[0]
+
+
+def test_a_holder_waiting_while_bundles_are_cleared_makes_the_directory_again(cache):
+    """The directory a holder waited to lock was removed meanwhile: it makes a new one."""
+    locks = Path("/proc/locks")
+    if not locks.exists():
+        pytest.skip("needs /proc/locks to see the holder wait")
+    directory = cache / "bundles"
+    make_bundle(cache, {"gone.py": ""})
+    (bundle,) = directory.iterdir()
+    # Clear's lock on bundles/, taken as clear takes it, held while the holder waits.
+    lock = housekeeping._exclusive_directory_lock(str(directory))
+    assert isinstance(lock, int) and lock >= 0
+    inode = directory.stat().st_ino
+    box: dict[str, Any] = {}
+
+    def hold() -> None:
+        try:
+            box["hold"] = housekeeping.hold_bundle(
+                str(directory), "new.zip", lambda path: Path(path).write_bytes(b"new") > 0
+            )
+        except BaseException as exc:
+            box["error"] = exc
+
+    thread = threading.Thread(target=hold)
+    thread.start()
+    try:
+        deadline = time.monotonic() + 60
+        while not any(
+            "->" in line and f":{inode} " in line for line in locks.read_text().splitlines()
+        ):  # the holder's request is queued behind the lock
+            assert time.monotonic() < deadline, "the holder never waited for the lock"
+            time.sleep(0.01)
+        bundle.unlink()
+        directory.rmdir()
+    finally:
+        os.close(lock)
+        thread.join(60)
+    # Had it gone on with the directory it locked, storing would have failed (ENOENT).
+    assert "error" not in box, box.get("error")
+    with box["hold"][0] as held:
+        assert box["hold"][1] is True
+        assert held.path == str(directory / "new.zip")
+        assert (directory / "new.zip").read_bytes() == b"new"
+        assert housekeeping.prune(str(cache), 0).kept[housekeeping.IN_USE]  # type: ignore[union-attr]
+    assert stat_mode(directory) == 0o700
+
+
+def stat_mode(path: Path) -> int:
+    return path.stat().st_mode & 0o777

@@ -24,6 +24,7 @@ import os
 import struct
 import zlib
 
+from . import environment
 from .compression import decompress, where
 from .errors import ZipImportError
 
@@ -280,27 +281,14 @@ def max_member_size() -> int:
     takes effect without re-importing anything.  A value that isn't a
     non-negative integer means :data:`DEFAULT_MAX_MEMBER_SIZE`.
     """
-    # Every member read asks: os.environ.get() costs ~1.5 us (key encoding,
-    # two method frames); the mapping behind it answers in ~0.1 us.
-    environ = os.environ
-    data = getattr(environ, "_data", None)
-    if type(data) is dict:
-        value = data.get(_MAX_MEMBER_SIZE_KEY)
-        if value is None:
-            return DEFAULT_MAX_MEMBER_SIZE
-        if type(value) is bytes and not value.isascii():
-            value = environ.get(_MAX_MEMBER_SIZE_VAR)  # int() of its str, as documented
-    else:  # not CPython's os._Environ
-        value = environ.get(_MAX_MEMBER_SIZE_VAR)
+    value = environment.get("ZIPIMPORTER_MAX_MEMBER_SIZE")  # every member read asks
+    if value is None:
+        return DEFAULT_MAX_MEMBER_SIZE
     try:
-        limit = int(value or "")
+        limit = int(value)
     except ValueError:
         return DEFAULT_MAX_MEMBER_SIZE
     return limit if limit >= 0 else DEFAULT_MAX_MEMBER_SIZE
-
-
-_MAX_MEMBER_SIZE_VAR = "ZIPIMPORTER_MAX_MEMBER_SIZE"
-_MAX_MEMBER_SIZE_KEY = getattr(os.environ, "encodekey", lambda key: key)(_MAX_MEMBER_SIZE_VAR)
 
 
 class ArchiveChanged(Exception):  # noqa: N818  (a signal, not an error users see)

@@ -71,6 +71,8 @@ import os
 import stat
 import zlib
 
+from . import environment
+
 __all__ = [
     "CacheDisabledWarning",
     "atomic_write",
@@ -134,16 +136,41 @@ def cache_root() -> str | None:
     """The cache directory now in force (absolute), or None if caching is off."""
     if _override is not _UNSET:
         return _override  # type: ignore[return-value]
-    if os.environ.get("ZIPIMPORTER_CACHE", "").strip().lower() in {"0", "off", "no", "false"}:
-        return None
-    explicit = os.environ.get("ZIPIMPORTER_CACHE_DIR")
-    if explicit:
-        return explicit if os.path.isabs(explicit) else os.path.abspath(explicit)
-    base = os.environ.get("XDG_CACHE_HOME") or ""
-    if not os.path.isabs(base):  # XDG: relative paths are invalid and ignored
-        home = os.path.expanduser("~")
-        base = os.path.join(home if os.path.isabs(home) else os.path.abspath(home), ".cache")
-    return os.path.join(base, "zipimporter")
+    # Asked for every source module loaded: the answer for the same variables
+    # is remembered (but a relative directory depends on the working directory).
+    get = environment.get
+    settings = (
+        get("ZIPIMPORTER_CACHE"),
+        get("ZIPIMPORTER_CACHE_DIR"),
+        get("XDG_CACHE_HOME"),
+        get("HOME"),
+    )
+    global _last_root
+    last_settings, last_root = _last_root
+    if settings == last_settings:
+        return last_root
+    switch, explicit, xdg, _ = settings
+    root: str | None
+    if (switch or "").strip().lower() in {"0", "off", "no", "false"}:
+        root = None
+    elif explicit:
+        if not os.path.isabs(explicit):
+            return os.path.abspath(explicit)
+        root = explicit
+    else:
+        base = xdg or ""
+        if not os.path.isabs(base):  # XDG: relative paths are invalid and ignored
+            home = os.path.expanduser("~")
+            if not os.path.isabs(home):
+                return os.path.join(os.path.abspath(home), ".cache", "zipimporter")
+            base = os.path.join(home, ".cache")
+        root = os.path.join(base, "zipimporter")
+    _last_root = (settings, root)  # one assignment: threads see both or neither
+    return root
+
+
+# The environment cache_root() last answered for, and its answer.
+_last_root: tuple[tuple[str | None, ...] | None, str | None] = (None, None)
 
 
 def path_key(path: str) -> str:

@@ -136,7 +136,7 @@ def _cache(args: argparse.Namespace) -> int:
                 except ValueError:
                     raise UserError(messages.NOT_A_SIZE.format(value=args.max_size)) from None
             pruned = housekeeping.prune(None, cap)
-            lines = [] if pruned is None else [housekeeping.pruned_line(pruned)]
+            lines = [] if pruned is None else housekeeping.pruned_lines(pruned)
         else:
             cleared = housekeeping.clear()
             lines = [] if cleared is None else housekeeping.cleared_lines(cleared)
@@ -385,10 +385,11 @@ def build_parser() -> argparse.ArgumentParser:
         "cache",
         help="show, prune or clear the on-disk caches",
         description="The on-disk caches (directory indexes, compiled-source packs, extracted "
-        "extension modules, the children's activation shim) in $ZIPIMPORTER_CACHE_DIR, else "
-        "$XDG_CACHE_HOME/zipimporter, else ~/.cache/zipimporter. They are pruned to "
-        "$ZIPIMPORTER_CACHE_MAX_SIZE (default 1 GiB), least recently used first, at most "
-        "once a day.",
+        "extension modules, bundles stored for Dask workers, the children's activation shim) "
+        "in $ZIPIMPORTER_CACHE_DIR, else $XDG_CACHE_HOME/zipimporter, else "
+        "~/.cache/zipimporter. They are pruned to $ZIPIMPORTER_CACHE_MAX_SIZE (default 1 GiB), "
+        "least recently used first, at most once a day; a bundle a running process holds is "
+        "never removed.",
     )
     actions = cache.add_subparsers(
         dest="action", metavar="ACTION", required=True, help="what to do (ACTION --help for more)"

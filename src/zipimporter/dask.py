@@ -29,7 +29,11 @@ plugin's ``setup``:
    not trusted (see :mod:`zipimporter.cachedir`).  A file already there with
    the same bytes is used as it is; otherwise the bytes go to a new temporary
    file (``fsync``'ed) that is linked (or renamed) into place, so no process
-   ever sees a partial archive;
+   ever sees a partial archive.  The worker keeps the stored file open, with a
+   shared lock on it, for as long as the bundle is in force in the process
+   (:func:`zipimporter.housekeeping.hold_bundle`): ``zipimporter cache prune``
+   and ``clear`` (and the automatic prune) never remove a bundle a live
+   worker holds, and its last use is refreshed at each setup;
 3. opens the stored archive with zipimporter's reader;
 4. installs zipimporter's hook in the worker process
    (:func:`zipimporter.install`), puts the archive first on ``sys.path`` and
@@ -92,7 +96,7 @@ import tempfile
 import zipimport
 from types import ModuleType
 
-from . import cachedir
+from . import cachedir, housekeeping
 from .directory import open_index
 from .errors import ZipImportError
 from .hooks import install
@@ -143,7 +147,7 @@ NOT_STORED = "bundle {bundle!r} could not be stored in {directory}: {error}"
 NEEDS_NAME = "ZipBundle(bytes) needs a name=: it names the bundle on the workers and in errors"
 
 #: The subdirectory of zipimporter's cache root that holds bundles.
-BUNDLES = "bundles"
+BUNDLES = housekeeping.BUNDLES
 #: The subdirectory of ``worker.local_directory`` used when the cache is off or untrusted.
 LOCAL_BUNDLES = "zipimporter-bundles"
 
@@ -153,6 +157,9 @@ SEP = os.sep
 
 #: The bundles in force in this process: name -> (archive path, SHA-256 hex digest).
 _active: dict[str, tuple[str, str]] = {}
+#: The stored file of each archive path in ``_active``, held open (and locked)
+#: so that cache housekeeping leaves it alone while this process uses it.
+_held: dict[str, housekeeping.BundleHold] = {}
 #: Removals that ``teardown`` deferred, by name: the ``setup`` of a replacement
 #: that follows calls them off and does the swap itself.
 _pending: dict[str, asyncio.Handle] = {}
@@ -213,8 +220,13 @@ class ZipBundle(WorkerPlugin):
         pending = _pending.pop(self.name, None)
         if pending is not None:
             pending.cancel()
-        path = await asyncio.to_thread(self._store, worker.local_directory)
-        _activate(self.name, path, self.digest)
+        hold = await asyncio.to_thread(self._store, worker.local_directory)
+        try:
+            _activate(self.name, hold, self.digest)
+        except BaseException:
+            if _held.get(hold.path) is not hold:
+                hold.close()
+            raise
 
     def teardown(self, worker: Worker) -> None:
         """Drop the bundle from this worker, unless a replacement's setup follows at once."""
@@ -230,34 +242,40 @@ class ZipBundle(WorkerPlugin):
             old.cancel()
         _pending[self.name] = loop.call_soon(_deactivate, self.name)
 
-    def _store(self, local_directory: str) -> str:
-        """The path of the bundle stored on this worker (steps 1-3 of the module docstring).
+    def _store(self, local_directory: str) -> housekeeping.BundleHold:
+        """The bundle stored on this worker, held (steps 1-3 of the module docstring).
 
-        ZipImportError (``path`` = the bundle's label) if the bytes are not the
-        ones verified, can't be stored, or the stored archive can't be opened;
-        nothing is left behind but an archive of exactly the verified bytes.
+        The hold keeps the stored file from being pruned until it is closed
+        (or the process ends).  ZipImportError (``path`` = the bundle's label)
+        if the bytes are not the ones verified, can't be stored, or the stored
+        archive can't be opened; nothing is left behind but an archive of
+        exactly the verified bytes, and nothing is held.
         """
         if hashlib.sha256(self.data).hexdigest() != self.digest:
             raise ZipImportError(RECEIVED_DIFFERENT.format(bundle=self.label), path=self.label)
         directory = local_directory
+        data = self.data
         try:
             directory = _bundle_directory(local_directory)
-            path = os.path.join(directory, f"{self.digest}.zip")
-            created = _store_bytes(path, self.data)
+            hold, created = housekeeping.hold_bundle(
+                directory, f"{self.digest}.zip", lambda path: _store_bytes(path, data)
+            )
         except OSError as exc:
             raise ZipImportError(
                 NOT_STORED.format(bundle=self.label, directory=directory, error=exc),
                 path=self.label,
             ) from None
+        path = hold.path
         try:
             _zip_directory_cache[path] = open_index(path)
         except ZipImportError as exc:
             if created:
                 _unlink(path)
+            hold.close()
             raise ZipImportError(
                 _name_bundle(str(exc), path, self.label), path=self.label
             ) from None
-        return path
+        return hold
 
 
 def bundle_status(client: Client) -> dict[str, dict[str, str]]:
@@ -392,9 +410,17 @@ def _in_use(path: str) -> bool:
     return any(p == path for p, _ in _active.values())
 
 
-def _activate(name: str, path: str, digest: str) -> None:
-    """Make *path* the bundle *name* in this process, dropping the version it replaces."""
+def _activate(name: str, hold: housekeeping.BundleHold, digest: str) -> None:
+    """Make the archive that *hold* holds the bundle *name* in this process.
+
+    The version it replaces is dropped (and released) unless another name
+    uses it.  *hold* is kept (or closed, if its path is held already).
+    """
     install()
+    path = hold.path
+    kept = _held.setdefault(path, hold)
+    if kept is not hold:
+        hold.close()  # one hold per path is enough
     previous = _active.get(name)
     _active[name] = (path, digest)
     if previous is not None and previous[0] != path and not _in_use(previous[0]):
@@ -415,7 +441,10 @@ def _deactivate(name: str) -> None:
 
 
 def _forget(path: str) -> None:
-    """Take the archive *path* off sys.path, with its modules and cached state."""
+    """Take the archive *path* off sys.path, with its modules and cached state; release it."""
+    hold = _held.pop(path, None)
+    if hold is not None:
+        hold.close()
     inside = path + SEP
     # Decide first, then delete: a namespace package's __path__ is computed
     # from its parent, which must still be there when asked.

@@ -19,13 +19,18 @@ Under the cache root (see :mod:`zipimporter.cachedir`), by *kind*:
     extracted extension modules (:mod:`zipimporter.extraction`): one
     directory per *slot*, and ``map/<archive key>/`` saying which slot an
     archive's member uses;
+``bundles/``
+    bundles the Dask plugin stored on this machine's workers
+    (:mod:`zipimporter.dask`), one ``<sha256>.zip`` file each: pruned and
+    cleared like the others, except those a running process uses (see
+    "Bundles in use" below);
 ``activate/``
     the ``sitecustomize`` shim that child processes run (one small directory
     per zipimporter version): never pruned, since a running process may have
     put it on its children's ``PYTHONPATH``; ``clear`` removes it.
 
-Each item directly in ``index/``, ``bytecode/``, ``activate/``, and in
-``extensions/`` (a slot) or ``extensions/map/`` (an archive's map), is one
+Each item directly in ``index/``, ``bytecode/``, ``bundles/``, ``activate/``,
+and in ``extensions/`` (a slot) or ``extensions/map/`` (an archive's map), is one
 *entry*: pruned as a whole.  Leftover temporary files and directories (of a
 process that died while writing) are entries too, removed by any prune once
 a day old.  Anything else in the root is not zipimporter's: it is shown, never
@@ -37,10 +42,12 @@ An entry's last use is the latest access or modification time of its files
 (a directory's modification time counting too).  Packs and indexes are marked
 when read: a read whose access time is over an hour old sets it to now
 (:func:`zipimporter.cachedir.read_entry`), so their last use is known to the
-hour whatever the file system's ``atime`` policy.  Extension slots and maps
-are not marked on use: their access times are the file system's (with
-``relatime``, Linux's default, a read updates them at most once a day; with
-``noatime``, never, and the last use is when they were written).
+hour whatever the file system's ``atime`` policy.  A bundle is marked when a
+worker sets it up (:func:`hold_bundle`), on every worker start and restart.
+Extension slots and maps are not marked on use: their access times are the
+file system's (with ``relatime``, Linux's default, a read updates them at most
+once a day; with ``noatime``, never, and the last use is when they were
+written).
 
 :func:`prune` removes the least recently used prunable entries until the
 total is within the cap.  The cap is ``ZIPIMPORTER_CACHE_MAX_SIZE`` (e.g.
@@ -51,6 +58,27 @@ whole or not at all (one that is about to load a file from a slot being
 pruned can fail that import: rare, as it takes a slot unused for longer than
 the others and a prune at that moment).
 
+Bundles in use
+--------------
+A worker keeps each bundle it has in force open, with a shared ``flock`` on
+it, from its setup to its teardown or the end of the process
+(:func:`hold_bundle`).  Before removing a bundle, ``prune`` and ``clear`` take
+an exclusive ``flock`` on it without waiting: if that fails, a live process
+holds it and it is kept (and reported).  The kernel releases a process's locks
+when it ends, however it ends, so a crashed or killed worker leaves no stale
+state: its bundles can be removed at once.  Storing a bundle and taking the
+hold on it happen under a shared lock on the ``bundles/`` directory, and
+removals under an exclusive one (again never waited for: a prune that meets a
+worker storing a bundle keeps every bundle, and says so), so a prune can't
+remove a bundle between its being stored and its being held.  ``clear``
+removes ``bundles/`` itself only when it has emptied it; a worker that finds
+its directory removed while it waited makes it again.
+
+Locks are ``flock(2)`` (per open file, across processes; where NFS emulates
+them with POSIX locks, an exclusive lock needs a file open for writing, so
+bundles there are reported as "can't tell" and kept).  Platforms without
+``flock`` (Windows) rely on the open file alone, which can't be deleted there.
+
 Nothing here follows a symbolic link: entries are examined with ``lstat``, a
 link is removed as a link, and directories are removed with
 ``shutil.rmtree``, which does not follow links inside them.  ``prune`` and
@@ -59,6 +87,7 @@ link is removed as a link, and directories are removed with
 
 from __future__ import annotations
 
+import errno
 import os
 import stat
 import sys
@@ -68,9 +97,25 @@ from dataclasses import dataclass, field
 from . import cachedir, messages
 from .bytecode_cache import HEADER, SUFFIX, parse
 
+if sys.platform != "win32":
+    import fcntl
+
+    _FLOCK = True
+else:  # no flock(2); a file a process has open can't be deleted there, which keeps it
+    _FLOCK = False
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
 __all__ = [
+    "BUNDLES",
     "DEFAULT_MAX_SIZE",
+    "KEPT_BUSY",
+    "KEPT_IN_USE",
+    "KEPT_UNCHECKED",
     "KINDS",
+    "BundleHold",
     "CacheRefusedError",
     "Entry",
     "Info",
@@ -78,21 +123,46 @@ __all__ = [
     "cap_setting",
     "clear",
     "format_size",
+    "hold_bundle",
     "info",
     "parse_size",
     "prune",
+    "pruned_lines",
     "scan",
 ]
 
 SEP = os.sep
-KINDS = ("index", "bytecode", "extensions", "activate")
+#: The kind (subdirectory of the cache root) holding the Dask plugin's bundles.
+BUNDLES = "bundles"
+KINDS = ("index", "bytecode", "extensions", BUNDLES, "activate")
 #: The cap when ``ZIPIMPORTER_CACHE_MAX_SIZE`` is not set (1 GiB).
 DEFAULT_MAX_SIZE = 1 << 30
 ENV_MAX_SIZE = "ZIPIMPORTER_CACHE_MAX_SIZE"
 #: Temporary files and directories older than this (seconds) are leftovers.
 STALE_AGE = 24 * 3600
 _SLOT_DIGITS = 32  # extraction.SLOT_DIGITS
+_BUNDLE_DIGITS = 64  # a SHA-256, hex
 _O_NOATIME = getattr(os, "O_NOATIME", 0)
+_O_NOFOLLOW = getattr(os, "O_NOFOLLOW", 0)
+_O_CLOEXEC = getattr(os, "O_CLOEXEC", 0)
+# O_NONBLOCK: a FIFO planted as a bundle must not block the open.
+_FILE_FLAGS = os.O_RDONLY | _O_NOFOLLOW | _O_CLOEXEC | getattr(os, "O_NONBLOCK", 0)
+_DIR_FLAGS = os.O_RDONLY | _O_NOFOLLOW | _O_CLOEXEC | getattr(os, "O_DIRECTORY", 0)
+#: How often :func:`hold_bundle` tries again when its directory is removed under it.
+_HOLD_ATTEMPTS = 5
+
+# The messages about kept bundles (messages.KEPT_*), by the reason they were kept.
+KEPT_IN_USE, KEPT_BUSY, KEPT_UNCHECKED = (
+    messages.KEPT_IN_USE,
+    messages.KEPT_BUSY,
+    messages.KEPT_UNCHECKED,
+)
+
+#: Why an entry was not removed; also :data:`KEPT` keys.
+IN_USE, BUSY, UNCHECKED = "in use", "busy", "unchecked"
+#: The message for each reason a bundle is kept.
+KEPT = {IN_USE: KEPT_IN_USE, BUSY: KEPT_BUSY, UNCHECKED: KEPT_UNCHECKED}
+_REMOVED, _FAILED = "removed", "failed"
 
 
 class CacheRefusedError(Exception):
@@ -113,7 +183,8 @@ class Entry:
     modules: int = 0  # modules in a pack
     temporary: bool = False  # a leftover of a process that was writing
     prunable: bool = True
-    role: str = ""  # "pack", "legacy", "slot", "map", "index", "shim", "temporary", "other"
+    # "pack", "legacy", "slot", "map", "index", "bundle", "shim", "temporary", "other"
+    role: str = ""
 
 
 @dataclass
@@ -126,6 +197,7 @@ class KindInfo:
     files: int = 0
     roles: dict[str, int] = field(default_factory=dict)  # role -> entries
     modules: int = 0
+    in_use: int = 0  # bundles a running process holds
     oldest_use: float | None = None
     newest_use: float | None = None
     oldest_mtime: float | None = None
@@ -263,6 +335,10 @@ def _role(kind: str, name: str, st: os.stat_result) -> str:
     if kind == "extensions":
         hexdigits = len(name) == _SLOT_DIGITS and all(c in "0123456789abcdef" for c in name)
         return "slot" if isdir and hexdigits else "other"
+    if kind == BUNDLES:
+        digest = name.removesuffix(".zip")
+        hexdigits = len(digest) == _BUNDLE_DIGITS and all(c in "0123456789abcdef" for c in digest)
+        return "bundle" if isfile and name.endswith(".zip") and hexdigits else "other"
     return "shim" if isdir else "other"
 
 
@@ -340,6 +416,8 @@ def info(root: str | None = None) -> Info:
     kinds = {kind: KindInfo(kind) for kind in KINDS}
     for entry in scan(root):
         k = kinds[entry.kind]
+        if entry.role == "bundle" and _held_by_others(entry.path):
+            k.in_use += 1
         k.entries += 1
         k.size += entry.size
         k.files += entry.files
@@ -403,6 +481,7 @@ class Pruned:
     removed: list[Entry] = field(default_factory=list)
     total: int = 0  # what is left
     cap: int | None = None
+    kept: dict[str, list[Entry]] = field(default_factory=dict)  # reason (KEPT's keys) -> bundles
 
     @property
     def removed_size(self) -> int:
@@ -412,8 +491,10 @@ class Pruned:
 def prune(root: str | None, max_size: int | None, *, now: float | None = None) -> Pruned | None:
     """Remove leftovers, then least recently used entries until at most *max_size* bytes remain.
 
-    *max_size* None: no cap (leftovers only).  Returns None if *root* does
-    not exist.  Raises CacheRefusedError (caching off, or the root not trusted).
+    *max_size* None: no cap (leftovers only).  Bundles a running process
+    holds are kept (``kept``, by reason), and the entries used before them
+    are pruned in their place.  Returns None if *root* does not exist.
+    Raises CacheRefusedError (caching off, or the root not trusted).
     """
     where = _trusted_root(root, "prune")
     if where is None:
@@ -421,21 +502,32 @@ def prune(root: str | None, max_size: int | None, *, now: float | None = None) -
     now = time.time() if now is None else now
     entries = scan(where)
     result = Pruned(where, cap=max_size)
-    kept = []
+    kept: dict[str, tuple[str, Entry]] = {}  # path -> (why, entry), for entries not removed
+    left = []
     for entry in entries:
-        if entry.temporary and now - entry.used > STALE_AGE and _remove(where, entry):
-            result.removed.append(entry)
-        else:
-            kept.append(entry)
-    total = sum(e.size for e in kept)
+        if entry.temporary and now - entry.used > STALE_AGE:
+            status = _remove(where, entry)
+            if status == _REMOVED:
+                result.removed.append(entry)
+                continue
+            kept[entry.path] = (status, entry)
+        left.append(entry)
+    total = sum(e.size for e in left)
     if max_size is not None and total > max_size:
-        for entry in sorted((e for e in kept if e.prunable), key=lambda e: (e.used, e.path)):
+        for entry in sorted((e for e in left if e.prunable), key=lambda e: (e.used, e.path)):
             if total <= max_size:
                 break
-            if _remove(where, entry):
+            status = _remove(where, entry)
+            if status == _REMOVED:
                 result.removed.append(entry)
+                kept.pop(entry.path, None)
                 total -= entry.size
+            else:
+                kept[entry.path] = (status, entry)
     result.total = total
+    for status, entry in kept.values():
+        if status in KEPT:
+            result.kept.setdefault(status, []).append(entry)
     return result
 
 
@@ -453,34 +545,46 @@ class Cleared:
     removed: int = 0  # entries
     size: int = 0
     others: list[str] = field(default_factory=list)  # left alone
+    kept: dict[str, list[Entry]] = field(default_factory=dict)  # reason (KEPT's keys) -> bundles
 
 
 def clear(root: str | None = None) -> Cleared | None:
     """Remove everything zipimporter keeps under *root*; None if it does not exist.
 
-    Raises CacheRefusedError (caching off, or the root not trusted).
+    Bundles a running process holds are kept (``kept``, by reason), and
+    ``bundles/`` with them.  Raises CacheRefusedError (caching off, or the
+    root not trusted).
     """
     where = _trusted_root(root, "clear")
     if where is None:
         return None
     entries = scan(where)
-    result = Cleared(where, len(entries), sum(e.size for e in entries))
+    result = Cleared(where)
     for name, path, st in _children(where):
-        if _ours(name):
-            _remove_path(path, st)
-        else:
+        if not _ours(name):
             result.others.append(name)
+        elif name == BUNDLES and stat.S_ISDIR(st.st_mode):
+            inside = [e for e in entries if os.path.dirname(e.path) == path]
+            for status, entry in _clear_bundles(path, inside):
+                result.kept.setdefault(status, []).append(entry)
+        else:
+            _remove_path(path, st)
+    kept = {e.path for bundles in result.kept.values() for e in bundles}
+    removed = [e for e in entries if e.path not in kept]
+    result.removed, result.size = len(removed), sum(e.size for e in removed)
     return result
 
 
-def _remove(root: str, entry: Entry) -> bool:
-    """Remove one entry; False if it could not be."""
+def _remove(root: str, entry: Entry) -> str:
+    """Remove one entry: _REMOVED, or why not (a key of KEPT, or _FAILED)."""
+    if entry.kind == BUNDLES and os.path.dirname(entry.path) != root:
+        return _remove_bundle(entry.path)
     try:
         st = os.lstat(entry.path)
     except FileNotFoundError:
-        return True  # gone already
+        return _REMOVED  # gone already
     except OSError:
-        return False
+        return _FAILED
     path = entry.path
     if entry.role == "slot" and stat.S_ISDIR(st.st_mode):
         # Renamed away first: a process sees the whole slot or none of it.
@@ -488,9 +592,255 @@ def _remove(root: str, entry: Entry) -> bool:
         try:
             os.rename(path, trash)
         except OSError:
-            return False
+            return _FAILED
         path = trash
-    return _remove_path(path, st)
+    return _REMOVED if _remove_path(path, st) else _FAILED
+
+
+# -- bundles: holding them, and removing those no process holds ------------------------
+
+
+class BundleHold:
+    """A bundle this process keeps open, under a shared lock, while it uses it.
+
+    Made by :func:`hold_bundle`; :meth:`close` (or the end of a ``with``
+    block, or of the process, however it ends) lets housekeeping remove it.
+    """
+
+    path: str
+
+    def __init__(self, path: str, fd: int) -> None:
+        self.path = path
+        self._fd: int | None = fd
+
+    @property
+    def closed(self) -> bool:
+        return self._fd is None
+
+    def close(self) -> None:
+        """Release the bundle (closing the file releases its lock); again: nothing."""
+        fd, self._fd = self._fd, None
+        if fd is not None:
+            os.close(fd)
+
+    def __enter__(self) -> BundleHold:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        state = "released" if self._fd is None else "held"
+        return f"<BundleHold {self.path!r} {state}>"
+
+
+def hold_bundle(directory: str, name: str, place: Callable[[str], bool]) -> tuple[BundleHold, bool]:
+    """Put the bundle ``directory/name`` in place and keep it from being removed while in use.
+
+    Under a shared ``flock`` on *directory* (removals take an exclusive one,
+    see the module's docs), ``place(path)`` makes *path* hold the bundle,
+    returning True if it wrote it now, False if it was there; then the file
+    is opened and a shared ``flock`` taken on it, which the returned hold
+    keeps until it is closed or this process ends.  The file's access time
+    is set to now, its modification time kept: its last use, for pruning.
+    A missing *directory* is made (``0700``, as its missing parents); one
+    removed while this waited for its lock is made again.
+
+    Returns ``(hold, place's result)``.  Raises what *place* raises, and
+    OSError if *directory* or the bundle can't be opened or made, or the
+    bundle is not a regular file.
+    """
+    path = f"{directory}{SEP}{name}"
+    for _ in range(_HOLD_ATTEMPTS):
+        lock = _shared_directory_lock(directory)
+        if lock is None:
+            continue  # removed (cache clear) while this waited: make it again
+        try:
+            placed = place(path)
+            fd = _open_and_share(path)
+        finally:
+            if lock >= 0:
+                os.close(lock)
+        _mark_used(fd)
+        return BundleHold(path, fd), placed
+    raise FileNotFoundError(errno.ENOENT, "removed again and again meanwhile", directory)
+
+
+def _shared_directory_lock(directory: str) -> int | None:
+    """A descriptor of *directory* holding a shared lock (-1 without flock).
+
+    None if the directory at that path is not the one locked (removed, or
+    replaced, while this waited).  OSError if it can't be opened or made.
+    """
+    if not _FLOCK:
+        cachedir.make_private_dirs(directory)
+        return -1
+    try:
+        fd = os.open(directory, _DIR_FLAGS)
+    except FileNotFoundError:
+        cachedir.make_private_dirs(directory)
+        fd = os.open(directory, _DIR_FLAGS)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_SH)
+        if _same_file(os.fstat(fd), directory):
+            return fd
+    except OSError as exc:
+        if exc.errno in _NO_LOCKS:
+            return fd  # a file system without locks: go on (removals can't lock either)
+        os.close(fd)
+        raise
+    os.close(fd)
+    return None
+
+
+#: flock's errors on a file system that has no such locks (for this file).
+_NO_LOCKS = frozenset({errno.ENOLCK, errno.EOPNOTSUPP, errno.EINVAL, errno.EBADF})
+
+
+def _open_and_share(path: str) -> int:
+    """A descriptor of the regular file *path* holding a shared lock; OSError if not."""
+    fd = os.open(path, _FILE_FLAGS)
+    try:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            raise OSError(errno.EINVAL, "not a regular file", path)
+        if _FLOCK:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_SH)
+            except OSError as exc:
+                if exc.errno not in _NO_LOCKS:
+                    raise
+                # No locks here: the file is held open only (and removals keep it).
+    except BaseException:
+        os.close(fd)
+        raise
+    return fd
+
+
+def _mark_used(fd: int) -> None:
+    """Set the access time of the file open as *fd* to now (last use); failure: ignored."""
+    if os.utime in os.supports_fd:
+        try:
+            os.utime(fd, ns=(time.time_ns(), os.fstat(fd).st_mtime_ns))
+        except OSError:
+            pass  # e.g. a read-only file system: the bundle just looks older
+
+
+def _same_file(st: os.stat_result, path: str) -> bool:
+    """Whether *path* (not followed if a link) is the file *st* was taken of."""
+    try:
+        now = os.lstat(path)
+    except OSError:
+        return False
+    return (now.st_dev, now.st_ino) == (st.st_dev, st.st_ino)
+
+
+def _held_by_others(path: str) -> bool:
+    """Whether another open file (of any process, this one included) holds a lock on *path*."""
+    if not _FLOCK:
+        return False
+    try:
+        fd = os.open(path, _FILE_FLAGS)
+    except OSError:
+        return False
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        return True
+    except OSError:
+        return False  # can't tell (no locks here)
+    finally:
+        os.close(fd)  # and the lock with it
+    return False
+
+
+def _remove_bundle(path: str) -> str:
+    """Remove the entry *path* of a ``bundles/`` directory: _REMOVED, or why not.
+
+    Under the directory's exclusive lock (not waited for: BUSY if a process is
+    storing a bundle); a regular file only if no process holds it (IN_USE).
+    """
+    lock = _exclusive_directory_lock(os.path.dirname(path))
+    if isinstance(lock, str):
+        return lock
+    try:
+        return _remove_unheld(path)
+    finally:
+        if lock >= 0:
+            os.close(lock)
+
+
+def _clear_bundles(directory: str, entries: list[Entry]) -> list[tuple[str, Entry]]:
+    """Remove every entry of ``bundles/`` that no process holds, then it if it is empty.
+
+    Returns (why, entry) for each entry kept for a reason of KEPT.
+    """
+    lock = _exclusive_directory_lock(directory)
+    if isinstance(lock, str):
+        return [(lock, e) for e in entries] if lock in KEPT else []
+    try:
+        kept = [(status, e) for e in entries if (status := _remove_unheld(e.path)) in KEPT]
+        try:
+            os.rmdir(directory)  # under the lock: a worker waiting for it makes a new one
+        except OSError:
+            pass  # not empty: something is kept
+    finally:
+        if lock >= 0:
+            os.close(lock)
+    return kept
+
+
+def _exclusive_directory_lock(directory: str) -> int | str:
+    """A descriptor of *directory* holding an exclusive lock (-1 without flock), or why not.
+
+    Never waits: BUSY if a process holds its lock (storing a bundle),
+    UNCHECKED where there are no locks, _FAILED if it can't be opened.
+    """
+    if not _FLOCK:
+        return -1
+    try:
+        fd = os.open(directory, _DIR_FLAGS)
+    except OSError:
+        return _FAILED
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        os.close(fd)
+        return BUSY
+    except OSError:
+        os.close(fd)
+        return UNCHECKED
+    return fd
+
+
+def _remove_unheld(path: str) -> str:
+    """Remove *path* (under its directory's exclusive lock) unless a process holds it."""
+    try:
+        st = os.lstat(path)
+    except FileNotFoundError:
+        return _REMOVED
+    except OSError:
+        return _FAILED
+    if not stat.S_ISREG(st.st_mode) or not _FLOCK:
+        # Links, directories, ...: never held (workers open regular files only).
+        return _REMOVED if _remove_path(path, st) else _FAILED
+    try:
+        fd = os.open(path, _FILE_FLAGS)
+    except FileNotFoundError:
+        return _REMOVED
+    except OSError:
+        return _FAILED
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            return IN_USE
+        except OSError:
+            return UNCHECKED
+        if not _same_file(os.fstat(fd), path):
+            return _FAILED  # replaced meanwhile: judged again next time
+        return _REMOVED if _remove_path(path, st) else _FAILED
+    finally:
+        os.close(fd)
 
 
 def _remove_path(path: str, st: os.stat_result) -> bool:
@@ -526,8 +876,15 @@ def _writable_and_retry(function: object, path: str, _error: object) -> None:
 
 # -- what the command line prints ------------------------------------------------------
 
-_MAIN_ROLE = {"index": "index", "bytecode": "pack", "extensions": "slot", "activate": "shim"}
-_ROLE_ORDER = ("index", "pack", "modules", "slot", "map", "shim", "legacy", "temporary", "other")
+_MAIN_ROLE = {
+    "index": "index",
+    "bytecode": "pack",
+    "extensions": "slot",
+    BUNDLES: "bundle",
+    "activate": "shim",
+}
+_ROLE_ORDER = ("index", "pack", "modules", "slot", "map", "bundle", IN_USE, "shim", "legacy",
+               "temporary", "other")  # fmt: skip
 
 
 def _when(timestamp: float) -> str:
@@ -549,7 +906,7 @@ def info_lines(report: Info) -> list[str]:
     if report.problem is not None:
         lines.append("  " + messages.CACHE_NOT_TRUSTED.format(reason=report.problem))
     for k in report.kinds:
-        counts = {**k.roles, "modules": k.modules}
+        counts = {**k.roles, "modules": k.modules, IN_USE: k.in_use}
         counts.setdefault(_MAIN_ROLE[k.kind], 0)
         what = ", ".join(
             _count(counts[role], role)
@@ -584,7 +941,7 @@ def _cap_text(cap: int | None) -> str:
 
 
 def pruned_line(result: Pruned) -> str:
-    """``zipimporter cache prune``'s report."""
+    """``zipimporter cache prune``'s report: its first line (see :func:`pruned_lines`)."""
     return messages.PRUNED.format(
         root=result.root,
         count=len(result.removed),
@@ -594,12 +951,29 @@ def pruned_line(result: Pruned) -> str:
     )
 
 
+def pruned_lines(result: Pruned) -> list[str]:
+    """``zipimporter cache prune``'s report: :func:`pruned_line`, then what was kept and why."""
+    return [pruned_line(result), *_kept_lines(result.kept)]
+
+
+def _kept_lines(kept: dict[str, list[Entry]]) -> list[str]:
+    """A line for each reason (in KEPT's order) bundles were kept."""
+    return [
+        KEPT[why].format(
+            what=_count(len(kept[why]), "bundle"), size=format_size(sum(e.size for e in kept[why]))
+        )
+        for why in KEPT
+        if kept.get(why)
+    ]
+
+
 def cleared_lines(result: Cleared) -> list[str]:
     """``zipimporter cache clear``'s report."""
     lines = [
         messages.CLEARED.format(
             root=result.root, count=result.removed, size=format_size(result.size)
-        )
+        ),
+        *_kept_lines(result.kept),
     ]
     if result.others:
         lines.append(messages.CLEAR_LEFT_ALONE.format(names=", ".join(result.others)))

@@ -220,6 +220,15 @@ class zipimporter(_LoaderBasics):  # type: ignore[misc,valid-type]  # noqa: N801
             if ispackage:
                 dirname = _path_split(modpath)[0]
                 spec.submodule_search_locations = [dirname]
+            if (
+                _PYCACHE_SUFFIX is not None
+                and modpath.endswith(".py")
+                and sys.pycache_prefix is None
+            ):
+                # __cached__, as importlib's cache_from_source() would give it
+                # later (about 3 us): its simple case, done here.
+                head, sep, tail = modpath.rpartition(SEP)
+                spec.cached = f"{head}{sep}{_PYCACHE}{tail[:-3]}{_PYCACHE_SUFFIX}"
             spec.loader_state = _PendingCode(code)
             return spec
         # Not a module or regular package: a directory, with an entry of its

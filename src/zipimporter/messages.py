@@ -164,7 +164,7 @@ CACHE_DIRECTORY = "cache directory: {root}"
 CACHE_NOT_TRUSTED = "not trusted, so zipimporter runs without it: {reason}"
 #: ``cache info``, ``prune``, ``clear``: nothing there yet (not an error).
 CACHE_NOT_THERE = "no cache yet: {root} does not exist"
-#: ``cache info``: one kind (*kind*: index, bytecode, extensions, activate).
+#: ``cache info``: one kind (*kind*: index, bytecode, extensions, bundles, activate).
 #: *what* is :data:`CACHE_COUNT` for each role, joined by ", ".
 CACHE_KIND = "  {kind:<11} {what:<34} {size:>10}  {used}"
 CACHE_COUNT = "{count} {noun}"
@@ -177,9 +177,21 @@ CACHE_NOUNS = {
     "slot": ("slot", "slots"),
     "map": ("archive map", "archive maps"),
     "shim": ("shim", "shims"),
+    "bundle": ("bundle", "bundles"),
+    "in use": ("in use", "in use"),
     "temporary": ("leftover temporary", "leftover temporaries"),
     "other": ("unexpected item", "unexpected items"),
 }
+#: ``cache prune``/``clear``: bundles not removed because running processes hold
+#: them (a Dask worker, see ``housekeeping.hold_bundle``).  *what* is
+#: :data:`CACHE_COUNT` of bundles, *size* their size.
+KEPT_IN_USE = "kept {what} in use by running processes ({size})"
+#: ``cache prune``/``clear``: bundles not removed because a process was storing
+#: a bundle at that moment (it holds the ``bundles/`` directory's lock).
+KEPT_BUSY = "kept {what} ({size}): a process was storing a bundle meanwhile; try again"
+#: ``cache prune``/``clear``: bundles not removed because this file system can't
+#: say whether a process holds them (no exclusive ``flock`` on a read-only file, as on NFS).
+KEPT_UNCHECKED = "kept {what} ({size}): can't tell here whether running processes use them"
 #: *oldest* and *newest* are the entries' last uses (the later of access and
 #: modification time), as ``YYYY-MM-DD HH:MM``.
 CACHE_USED = "last used {oldest} .. {newest}"

@@ -58,8 +58,12 @@ def table_builds(monkeypatch: pytest.MonkeyPatch) -> list[str]:
     return calls
 
 
+def class_key(name: str) -> tuple[int, bytes]:
+    return len(name.encode()), name.encode()
+
+
 def class_order(names: list[str]) -> list[str]:
-    return sorted(names, key=lambda n: (len(n.encode()), n.encode()))
+    return sorted(names, key=class_key)
 
 
 def forged_comment(classes: list[tuple[int, int]], entries: int, cd_size: int) -> bytes:
@@ -141,16 +145,27 @@ def test_first_open_uses_the_embedded_index(
 ) -> None:
     index = directory.open_index(built)
     assert isinstance(index, index_cache.EmbeddedIndex)
-    assert index.verified_classes == 0
+    assert index.indexed_classes == 0
     assert index.get("pkg3/mxxx_3.py") is not None
-    assert index.verified_classes == 1  # the names of that length
+    assert index.indexed_classes == 1  # the names of that length
+    assert "pkg3/mxxx_4.py" not in index  # same length: that class's dict answers
+    assert "x" * 200 not in index and "" not in index  # no names of these lengths
+    assert index.indexed_classes == 1
     assert table_builds == []
     assert not list(cache.rglob("*.idx"))  # nothing needed saving
     assert_same(built, lambda: directory.open_index(built))
     lengths = {len(name.encode()) for name in archive.read_directory(built)}
     assert_same(built, lambda: index)
-    assert index.verified_classes == len(lengths)  # every class checked once, no table built
+    assert index.indexed_classes == len(lengths)  # every class indexed once, no table built
     assert len(table_builds) == 3  # the reference parses only
+
+
+def test_len_indexes_every_class(built: str) -> None:
+    index = directory.open_index(built)
+    assert isinstance(index, index_cache.EmbeddedIndex)
+    index.get("pkg3/mxxx_3.py")
+    assert len(index) == len(archive.read_directory(built)) == ENTRIES
+    assert index.indexed_classes == len({len(n.encode()) for n in archive.read_directory(built)})
 
 
 def test_built_layout_and_determinism(built: str, tmp_path: Path) -> None:
@@ -241,16 +256,37 @@ def members(count: int) -> list[tuple[str, bytes]]:
     return [(n, f"V = {n!r}\n".encode()) for n in names]
 
 
-def test_unsorted_class_falls_back_to_a_table(tmp_path: Path) -> None:
+def test_unsorted_class_answers_as_the_parser(tmp_path: Path, table_builds: list[str]) -> None:
+    """The order of names within a class is the build's, for determinism: lookups don't use it."""
     items = members(index_cache.MIN_ENTRIES + 100)
-    # Swap two names of one length: every record is still well formed.
-    i = next(k for k in range(len(items) - 1) if len(items[k][0]) == len(items[k + 1][0]))
-    items[i], items[i + 1] = items[i + 1], items[i]
+    random.Random(4).shuffle(items)
+    items.sort(key=lambda item: len(item[0].encode()))  # grouped by length, shuffled within
     path = forged_archive(tmp_path / "unsorted.zip", items)
     index = directory.open_index(path)
-    assert isinstance(index, index_cache.EmbeddedIndex)  # layout checks pass...
-    assert index.get(items[i][0]) is not None
-    assert index.verified_classes == 0  # ...the names don't: a table was built
+    assert isinstance(index, index_cache.EmbeddedIndex)  # the layout checks pass
+    name = items[len(items) // 2][0]
+    member = index.get(name)
+    assert member is not None and member.name == name
+    assert index.indexed_classes == 1
+    assert table_builds == []
+    assert_same(path, lambda: directory.open_index(path))
+
+
+def test_classes_of_every_size_answer_as_the_parser(tmp_path: Path) -> None:
+    """Classes read a chunk of records at a time: sizes around a chunk, and none cut short."""
+    chunk = index_cache._CHUNK
+    counts = [1, 2, chunk - 1, chunk, chunk + 1, 2 * chunk, 2 * chunk + 3]
+    counts.append(max(index_cache.MIN_ENTRIES - sum(counts), 1))
+    items = [
+        (f"n{'x' * j}{i:04d}.py", f"V = {j, i}\n".encode())
+        for j, count in enumerate(counts)
+        for i in range(count)
+    ]
+    path = forged_archive(tmp_path / "sizes.zip", items)
+    index = directory.open_index(path)
+    assert isinstance(index, index_cache.EmbeddedIndex)
+    assert len(index) == len(items)
+    assert index.indexed_classes == len(counts)
     assert_same(path, lambda: directory.open_index(path))
 
 
@@ -261,30 +297,64 @@ def test_duplicate_names_answer_as_the_parser(tmp_path: Path) -> None:
     with pytest.warns(UserWarning, match="Duplicate name"):
         path = forged_archive(tmp_path / "dup.zip", items)
     index = directory.open_index(path)
+    assert isinstance(index, index_cache.EmbeddedIndex)
     member = index.get(name)
     assert member is not None
     assert archive.read_member(path, member) == b"LATER = 1\n"  # the later one, as the stdlib
+    assert len(index) == len(items) - 1 == len(archive.read_directory(path))
     assert_same(path, lambda: directory.open_index(path))
 
 
-def _patch_offset(path: str, record: int, offset: int) -> None:
-    """Set central record *record*'s local header offset to *offset*."""
+def _clear_utf8_flag(path: str, record: int) -> None:
+    """Clear the UTF-8 flag of central record *record* and of its local header."""
+    layout, records, pos = _record(path, record)
+    flags = struct.unpack_from("<H", records, pos + 8)[0] & ~0x0800
+    with open(path, "r+b") as fp:
+        fp.seek(layout.cd_start + pos + 8)
+        fp.write(struct.pack("<H", flags))
+        fp.seek(layout.prepended + _offset(path, record) + 6)
+        fp.write(struct.pack("<H", flags))
+
+
+def test_non_ascii_names_answer_as_the_parser(tmp_path: Path) -> None:
+    """Flagged UTF-8 names are found by their bytes; unflagged ones only by their cp437 reading."""
+    extra = [(f"d/n\u00e9{i}.py", b"V = 1\n") for i in range(60)]
+    items = sorted(members(index_cache.MIN_ENTRIES) + extra, key=lambda it: class_key(it[0]))
+    path = forged_archive(tmp_path / "names.zip", items)
+    names = [n for n, _ in items]
+    cp437 = names.index("d/n\u00e97.py")
+    _clear_utf8_flag(path, cp437)
+    index = directory.open_index(path)
+    assert isinstance(index, index_cache.EmbeddedIndex)
+    assert index.get("d/n\u00e98.py") is not None  # flagged UTF-8
+    assert index.get("d/n\u00e97.py") is None  # its bytes are there, but read as cp437...
+    assert index.get("d/n\u251c\u23107.py") is not None  # ...which they are found by
+    assert "d/n\u251c\u23107.py" in list(index.keys())
+    assert_same(path, lambda: directory.open_index(path))
+    probes = ["d/n\u00e97.py", "d/n\u251c\u23107.py", "d/n\u00e98.py", "d/\u00e9", "\udc80"]
+    assert answers(index, probes) == answers(archive.read_directory(path), probes)
+
+
+def _record(path: str, record: int) -> tuple[archive.Layout, bytes, int]:
+    """(layout, central directory, offset of central record *record* in it)."""
     layout, records, _ = archive.read_central_directory(path)
     pos = 0
     for _ in range(record):
         nlen, elen, clen = struct.unpack_from("<HHH", records, pos + 28)
         pos += 46 + nlen + elen + clen
+    return layout, records, pos
+
+
+def _patch_offset(path: str, record: int, offset: int) -> None:
+    """Set central record *record*'s local header offset to *offset*."""
+    layout, _, pos = _record(path, record)
     with open(path, "r+b") as fp:
         fp.seek(layout.cd_start + pos + 42)
         fp.write(struct.pack("<I", offset))
 
 
 def _offset(path: str, record: int) -> int:
-    _, records, _ = archive.read_central_directory(path)
-    pos = 0
-    for _ in range(record):
-        nlen, elen, clen = struct.unpack_from("<HHH", records, pos + 28)
-        pos += 46 + nlen + elen + clen
+    _, records, pos = _record(path, record)
     return int(struct.unpack_from("<I", records, pos + 42)[0])
 
 

@@ -21,10 +21,14 @@ data, and which isn't part of the central directory) says so::
     EMBEDDED_MAGIC + hex( <QQI entries, directory size, k> + k * <HI name length, count> )
 
 Each run of names of one length (a class) is then a run of records of one
-size, 46 bytes plus the name, so a name is found by a binary search of its
-class with no table at all (:class:`EmbeddedIndex`).  Hex digits can't form
-an end record's signature, so every reader (and :mod:`.bundle`'s ZIP64 fix
-for the 3.11/3.12 stdlib) finds the end record as before.
+size, 46 bytes plus the name, so opening builds no table at all, and the
+first lookup of a name of some length reads that class's names out at their
+stride, at C speed, into a dict {name: record} that answers from then on
+(:class:`EmbeddedIndex`); other classes stay untouched.  Within a class the
+names are in byte order, which only makes builds deterministic: lookups
+don't rely on it.  Hex digits can't form an end record's signature, so
+every reader (and :mod:`.bundle`'s ZIP64 fix for the 3.11/3.12 stdlib) finds
+the end record as before.
 
 Why nothing in an archive can make this index answer differently from the
 table :func:`~.archive.build_table` builds (forged, stale or damaged: it can
@@ -40,7 +44,7 @@ are the parser's):
   induction the records that check describes are the directory's records,
   every one of them, and nothing else (no record hidden in a name, extra
   field or comment can be reached: there are none of those to hide in, and
-  lookups only ever compare names at these strides).
+  names are only ever read at these strides).
 * Member data: each member's local record (30 bytes, the name, the data)
   must end exactly where the next member's starts, from offset 0 to the
   start of the central directory.  Members that tile that span in directory
@@ -50,12 +54,14 @@ are the parser's):
   The check runs on whole columns (strided slices of the directory bytes,
   added as big integers in lanes no sum can overflow), so it costs a few
   milliseconds for 100,000 entries instead of a Python loop.
-* Names: a binary search is only right if the class's names strictly
-  increase, which also rules out duplicate names (the stdlib lets the last
-  one win).  The first lookup in a class checks that, with one streamed
-  comparison of each name with the next; a class that fails makes the
-  index build the parser's table and answer from it from then on.  So no
-  lookup is ever answered from an unchecked class, and ``len()`` checks all.
+* Names: a class's dict is made from every record of the class, in
+  directory order, so it maps each name to its last record, as the parser's
+  table does (and the stdlib's dict: the last duplicate wins), whatever
+  order the names are in; ``len()`` makes every class's dict and counts
+  distinct names as the table does.  A name of a length no class has is in
+  no record.  The keys are bytes, hashed by Python's keyed hash as the
+  stdlib's directory dict is, so names forged to collide can't flood it
+  (the reason the parser's CRC-32 table has a probe budget).
 * Everything else a lookup returns is decoded from the record it found, as
   with the table; reads check local headers and CRC-32s as always.
 
@@ -307,17 +313,24 @@ def _tiled(records: bytes, classes: list[tuple[int, int, int]], n: int, data_end
     )
 
 
+#: Records whose names one struct unpack reads, when a class is made into a dict.
+_CHUNK = 256
+#: The names of a length no class has (never added to).
+_NO_NAMES: dict[bytes, int] = {}
+
+
 class EmbeddedIndex(_zip.DirectoryIndex):
     """A :class:`~.archive.DirectoryIndex` over an embedded-layout directory: no table built.
 
-    A name is looked up by its length (its class) and a binary search among
-    the class's names, which sit at fixed strides.  The first lookup in a
-    class checks that its names strictly increase (one C-speed pass over that
-    class); if they don't, the index builds its table as the parser does
-    (:func:`~.archive.build_table`) and answers from it from then on.
+    A name is looked up by its length (its class) in a dict {raw name:
+    record offset} of that class's names.  Each class's dict is made the
+    first time a name of its length is looked up, from all the class's
+    records in directory order (one C-speed pass over that class), so a later
+    duplicate name wins as in the parser's table; a length no class has is a
+    miss with no work.  ``len()`` makes every class's dict.
     """
 
-    __slots__ = ("_classes", "_verified")
+    __slots__ = ("_class_names", "_classes")
 
     def __init__(
         self,
@@ -330,71 +343,65 @@ class EmbeddedIndex(_zip.DirectoryIndex):
     ) -> None:
         placeholder = memoryview(bytearray(4)).cast("I")
         super().__init__(archive_path, layout, records, placeholder, layout.entries, stat, source)
-        self._classes: dict[int, tuple[int, int, int]] | None = {
-            w: (start, m, i) for i, (w, start, m) in enumerate(classes)
-        }
-        self._verified = bytearray(len(classes))
+        #: Name length -> (first record, count), for every class.
+        self._classes = {w: (start, m) for w, start, m in classes}
+        #: Name length -> {raw name: record offset}, for the lengths looked up so far.
+        self._class_names: dict[int, dict[bytes, int]] = {}
 
     def _find(self, name: object) -> int:
-        classes = self._classes
-        if classes is None or not isinstance(name, str):
-            return _zip.DirectoryIndex._find(self, name)
+        if not isinstance(name, str):
+            return -1
         try:
             raw = (name if SEP == "/" else name.replace(SEP, "/")).encode()
         except UnicodeEncodeError:
             return -1
-        n = len(raw)
-        found = classes.get(n)
-        if found is not None:
-            start, m, i = found
-            if not self._verified[i] and not self._verify(n, start, m, i):
-                return _zip.DirectoryIndex._find(self, name)
-            rec = self._records
-            stride = _CD_HEADER + n
-            at0 = start + _CD_HEADER
-            lo, hi = 0, m
-            while lo < hi:
-                mid = (lo + hi) >> 1
-                at = at0 + mid * stride
-                probe = rec[at : at + n]
-                if probe < raw:
-                    lo = mid + 1
-                elif probe > raw:
-                    hi = mid
-                else:
-                    pos = at - _CD_HEADER
-                    # Non-ASCII bytes mean UTF-8 only with the flag; else cp437.
-                    if raw.isascii() or rec[pos + 9] & 0x08:  # FLAG_UTF8, 0x0800
-                        return pos
-                    break
-        return -1 if raw.isascii() else self._find_cp437(name)
+        names = self._class_names.get(len(raw))
+        if names is None:
+            names = self._index_class(len(raw))
+        pos = names.get(raw, -1)
+        if raw.isascii():
+            return pos
+        # Non-ASCII bytes mean UTF-8 only with the flag; else cp437.
+        if pos >= 0 and self._records[pos + 9] & 0x08:  # FLAG_UTF8, 0x0800
+            return pos
+        return self._find_cp437(name)
 
-    def _verify(self, w: int, start: int, m: int, i: int) -> bool:
-        """Whether class *i*'s names strictly increase; if not, switch to a built table."""
+    def _index_class(self, w: int) -> dict[bytes, int]:
+        """The dict of the names of length *w*, made now (empty if no class has that length)."""
+        found = self._classes.get(w)
+        if found is None:
+            if w <= 0xFFFF:  # a length a name can have: at most 65,536 such misses noted
+                self._class_names[w] = _NO_NAMES
+            return _NO_NAMES
+        start, m = found
         stride = _CD_HEADER + w
-        view = memoryview(self._records)[start : start + m * stride]
-        unpack = struct.Struct(f"{_CD_HEADER}x{w}s").iter_unpack
-        # Each name (a 1-tuple) against the next, streamed: no list of names is ever held.
-        # Nothing is imported here: this runs inside imports (``operator`` may not be loaded).
-        if all(map(tuple.__lt__, unpack(view[:-stride]), unpack(view[stride:]))):
-            self._verified[i] = 1
-            return True
-        table, count = _zip.build_table(self._records, self.layout, self.archive)
-        self._table = table
-        self._mask = len(table) - 1
-        self._count = count
-        self._classes = None
-        return False
+        end = start + m * stride
+        # The names of _CHUNK records at a time (one tuple each, no object per record
+        # but the name); later duplicates overwrite earlier ones.  Nothing is imported
+        # here: this runs inside imports.
+        one = f"{_CD_HEADER}x{w}s"
+        step = _CHUNK * stride
+        last = end - m % _CHUNK * stride  # where whole chunks end
+        names: dict[bytes, int] = {}
+        records = self._records
+        if last > start:
+            unpack = struct.Struct(one * _CHUNK).unpack_from
+            for pos in range(start, last, step):
+                names.update(zip(unpack(records, pos), range(pos, pos + step, stride), strict=True))
+        if last < end:
+            rest = struct.Struct(one * (m % _CHUNK)).unpack_from(records, last)
+            names.update(zip(rest, range(last, end, stride), strict=True))
+        self._class_names[w] = names
+        return names
 
     def __len__(self) -> int:
-        classes = self._classes
-        if classes is not None:
-            for w, (start, m, i) in list(classes.items()):
-                if not self._verified[i] and not self._verify(w, start, m, i):
-                    break
-        return self._count
+        count = 0
+        for w in self._classes:
+            names = self._class_names.get(w)
+            count += len(self._index_class(w) if names is None else names)
+        return count
 
     @property
-    def verified_classes(self) -> int:
-        """How many classes have been checked so far (0 once a table has been built)."""
-        return sum(self._verified) if self._classes is not None else 0
+    def indexed_classes(self) -> int:
+        """How many classes have been made into dicts so far (by lookups, or by ``len()``)."""
+        return sum(w in self._classes for w in self._class_names)

@@ -15,15 +15,24 @@
   structured random records with :mod:`struct`, not through zipfile.
 * :func:`overlap_bomb`, :func:`ratio_bomb` and :func:`colliding_names` build the
   classic bombs deterministically.
+* :func:`make_extension_case` does for archives holding extension modules (real
+  ELF objects the tests compile, :class:`ExtensionObjects`) what ``make_case``
+  does, adding extension name, size and overlap operators and ELF operators
+  that damage headers and dynamic sections with a valid CRC (each such
+  content is recorded in the case's ``allowed``); :func:`synthetic_elf`,
+  :func:`elf_string_amplification` and :func:`dependency_lookup_flood` build
+  dynamic sections by hand.
 
 Member data that gets executed is always one of the fixed sources here: the
 CRC check keeps randomly damaged data out, and random bytes are never put in a
-``.pyc`` (marshal crashes CPython 3.12/3.13 on some damaged code objects).
+``.pyc`` (marshal crashes CPython 3.12/3.13 on some damaged code objects) nor
+loaded as an extension (``dlopen`` crashes on damaged ELF objects).
 """
 
 from __future__ import annotations
 
 import bz2
+import contextlib
 import copy
 import functools
 import lzma
@@ -32,7 +41,7 @@ import random
 import struct
 import zipfile
 import zlib
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from importlib.util import MAGIC_NUMBER
 from typing import Any, NamedTuple
@@ -854,8 +863,25 @@ def _centrals_of(z: RawZip, i: int) -> list[CentralRecord]:
     return [c for c in z.central if c.target == i and c.shift == 0]
 
 
+#: While a case is made (:func:`recording_contents`): every content set_content wrote.
+_recorders: list[list[bytes]] = []
+
+
+@contextlib.contextmanager
+def recording_contents() -> Iterator[list[bytes]]:
+    """A list of every member content :func:`set_content` writes (with a valid CRC) in the block."""
+    written: list[bytes] = []
+    _recorders.append(written)
+    try:
+        yield written
+    finally:
+        _recorders.remove(written)
+
+
 def set_content(z: RawZip, i: int, data: bytes, method: int | None = None) -> None:
     """Replace local record *i*'s data, keeping its CRC and sizes (and its centrals') consistent."""
+    for written in _recorders:
+        written.append(data)
     rec = z.locals[i]
     method = rec.fields["method"] if method is None else method
     rec.payload = compress(data, method)
@@ -1428,3 +1454,590 @@ def bad_utf8_name() -> bytes:
 def pyc_member(name: bytes, data: bytes) -> bytes:
     """One stored ``.pyc`` member with exactly these bytes."""
     return build(simple_zip([(name, data, 0)])).data
+
+
+# -- extension modules: archives whose extensions are extracted --------------------------------
+
+
+@dataclass(frozen=True)
+class ExtensionObjects:
+    """Real ELF objects (64-bit) for the extraction cases; the tests compile them.
+
+    ``ext``: extension module ``_ext``, DT_NEEDED ``libdep.so`` with DT_RPATH
+    ``$ORIGIN/../mypkg.libs`` (auditwheel's layout); ``sib``: extension ``_sib``,
+    DT_NEEDED ``libdep.so`` with DT_RUNPATH ``$ORIGIN`` (the library beside it);
+    ``lib``: ``libdep.so``; ``tiny``: extension ``tiny``, needing nothing from
+    the archive; ``extpkg``: extension ``extpkg``, an extension package's
+    ``__init__``.  *suffix* is this interpreter's first extension suffix.
+    """
+
+    suffix: str
+    ext: bytes
+    sib: bytes
+    lib: bytes
+    tiny: bytes
+    extpkg: bytes
+
+
+def extension_members(objs: ExtensionObjects) -> dict[str, bytes]:
+    """The members of every extension base archive."""
+    s = objs.suffix
+    return {
+        "mypkg/": b"",
+        "mypkg/__init__.py": SRC_PKG,
+        f"mypkg/_ext{s}": objs.ext,
+        "mypkg.libs/libdep.so": objs.lib,
+        f"mypkg/_sib{s}": objs.sib,
+        "mypkg/libdep.so": objs.lib,
+        "mypkg/data.txt": b"some data\n",
+        f"tiny{s}": objs.tiny,
+        f"extpkg/__init__{s}": objs.extpkg,
+        "m.py": SRC_A,
+    }
+
+
+def _extension_mixed(objs: ExtensionObjects) -> dict[str, Entry]:
+    methods = [zipfile.ZIP_DEFLATED, zipfile.ZIP_STORED, zipfile.ZIP_LZMA, zipfile.ZIP_BZIP2]
+    return {n: Entry(d, methods[i % 4]) for i, (n, d) in enumerate(extension_members(objs).items())}
+
+
+EXTENSION_BASE_BUILDERS: dict[str, Callable[[ExtensionObjects], bytes]] = {
+    "ext-stored": lambda o: zip_bytes(extension_members(o)),
+    "ext-deflated": lambda o: zip_bytes(extension_members(o), compression=zipfile.ZIP_DEFLATED),
+    "ext-mixed": lambda o: zip_bytes(_extension_mixed(o)),
+    "ext-descriptors": lambda o: zip_bytes(
+        extension_members(o), compression=zipfile.ZIP_DEFLATED, seekable=False, prepend=SHEBANG
+    ),
+    "ext-zip64": lambda o: zip64_everywhere(
+        {n: d for n, d in extension_members(o).items() if not n.endswith("/")}, deflate=True
+    ),
+}
+
+
+@functools.cache
+def extension_models(objs: ExtensionObjects) -> dict[str, RawZip]:
+    """Every extension base archive as records."""
+    return {name: parse(make(objs)) for name, make in EXTENSION_BASE_BUILDERS.items()}
+
+
+# -- ELF objects: where the dynamic-section reader looks -----------------------------------------
+
+_PT_LOAD, _PT_DYNAMIC = 1, 2
+DT_NULL, DT_NEEDED, DT_STRTAB, DT_STRSZ, DT_RPATH, DT_RUNPATH = 0, 1, 5, 10, 15, 29
+_DYNAMIC_TAGS = (DT_NULL, DT_NEEDED, DT_STRTAB, DT_STRSZ, DT_RPATH, DT_RUNPATH)
+#: (name, offset, width) of the ELF64 header fields the reader uses.
+ELF_HEADER_FIELDS = [
+    ("ei_class", 4, 1), ("ei_data", 5, 1), ("e_phoff", 0x20, 8), ("e_phentsize", 0x36, 2),
+    ("e_phnum", 0x38, 2),
+]  # fmt: skip
+#: (name, offset, width) of the ELF64 program header fields the reader uses.
+ELF_PHDR_FIELDS = [("p_type", 0, 4), ("p_offset", 8, 8), ("p_vaddr", 16, 8), ("p_filesz", 32, 8)]
+
+
+class Phdr(NamedTuple):
+    """A program header: where it is, and the fields the ELF reader uses."""
+
+    at: int  # where the program header is in the file
+    type: int
+    offset: int
+    vaddr: int
+    filesz: int
+
+
+@dataclass
+class ElfMap:
+    """Where a 64-bit little-endian ELF object keeps what ``extraction.elf_dynamic`` reads."""
+
+    phdrs: list[Phdr]
+    dynamic: list[tuple[int, int, int]]  # (where, tag, value), up to DT_NULL
+
+
+def elf_map(data: bytes) -> ElfMap | None:
+    """The program headers and dynamic entries of *data* (None: not an ELF64 LE object)."""
+    if data[:6] != b"\x7fELF\x02\x01" or len(data) < 64:
+        return None
+    (phoff,) = struct.unpack_from("<Q", data, 0x20)
+    phentsize, phnum = struct.unpack_from("<HH", data, 0x36)
+    phdrs = []
+    for i in range(phnum):
+        at = phoff + i * phentsize
+        if at + 56 > len(data):
+            return None
+        ptype, _, offset, vaddr, _, filesz = struct.unpack_from("<IIQQQQ", data, at)
+        phdrs.append(Phdr(at, ptype, offset, vaddr, filesz))
+    dynamic = []
+    for p in phdrs:
+        if p.type == _PT_DYNAMIC:
+            for at in range(p.offset, min(p.offset + p.filesz, len(data)) - 15, 16):
+                tag, value = struct.unpack_from("<qQ", data, at)
+                dynamic.append((at, tag, value))
+                if tag == DT_NULL:
+                    break
+            break
+    return ElfMap(phdrs, dynamic)
+
+
+def elf_with_dynamic(data: bytes, entries: list[tuple[int, bytes | int]]) -> bytes | None:
+    """*data* whose DT_NEEDED/DT_RPATH/DT_RUNPATH entries are *entries*: (tag, string), or
+    (tag, raw value) for an int; a new string table and dynamic section are appended, the
+    first load segment (file offset 0 at address 0) is stretched over them and PT_DYNAMIC
+    points at the new section.  None if *data* has no such segment."""
+    found = elf_map(data)
+    if found is None:
+        return None
+    load = next((p for p in found.phdrs if p.type == _PT_LOAD and p.offset == p.vaddr == 0), None)
+    dyn = next((p for p in found.phdrs if p.type == _PT_DYNAMIC), None)
+    if load is None or dyn is None:
+        return None
+    out = bytearray(data)
+    out += bytes(-len(out) % 8)
+    strtab = bytearray(b"\0")
+    offsets: dict[bytes, int] = {}
+    for _, value in entries:
+        if isinstance(value, bytes) and value not in offsets:
+            offsets[value] = len(strtab)
+            strtab += value + b"\0"
+    table_at = len(out)
+    out += strtab + bytes(-len(strtab) % 8)
+    kept = [(tag, value) for _, tag, value in found.dynamic if tag not in _DYNAMIC_TAGS]
+    ours = [(tag, offsets[v] if isinstance(v, bytes) else v) for tag, v in entries]
+    dynamic = [*kept, *ours, (DT_STRTAB, table_at), (DT_STRSZ, len(strtab)), (DT_NULL, 0)]
+    dynamic_at = len(out)
+    for tag, value in dynamic:
+        out += struct.pack("<qQ", tag, value & U64)
+    struct.pack_into("<QQ", out, load.at + 32, len(out), len(out))  # p_filesz, p_memsz
+    struct.pack_into("<QQQ", out, dyn.at + 8, dynamic_at, dynamic_at, dynamic_at)
+    struct.pack_into("<QQ", out, dyn.at + 32, 16 * len(dynamic), 16 * len(dynamic))
+    return bytes(out)
+
+
+def synthetic_elf(
+    entries: list[tuple[int, bytes | int]],
+    strtab: bytes = b"",
+    *,
+    wide: bool = True,
+    order: str = "<",
+) -> bytes:
+    """A minimal ELF object (64- or 32-bit, *order* ``<`` or ``>``): header, one load segment
+    over the whole file, PT_DYNAMIC, the dynamic entries *entries* (strings as in
+    :func:`elf_with_dynamic`, appended to a string table that starts with *strtab*,
+    NUL-terminated) and the string table.  Enough for ``extraction.elf_dynamic``; never
+    loaded."""
+    table = bytearray(b"\0" + strtab + b"\0" if strtab else b"\0")
+    offsets: dict[bytes, int] = {}
+    for _, value in entries:
+        if isinstance(value, bytes) and value not in offsets:
+            offsets[value] = len(table)
+            table += value + b"\0"
+    count = len(entries) + 3
+    header_size, phdr_size, entry_size = (64, 56, 16) if wide else (52, 32, 8)
+    dynamic_at = header_size + 2 * phdr_size
+    table_at = dynamic_at + entry_size * count
+    size, dynamic_size = table_at + len(table), entry_size * count
+    ident = b"\x7fELF" + bytes([2 if wide else 1, 1 if order == "<" else 2, 1]) + bytes(9)
+    if wide:
+        header = struct.pack(order + "HHIQQQIHHHHHH", 3, 62, 1, 0, 64, 0, 0, 64, 56, 2, 64, 0, 0)
+        load = struct.pack(order + "IIQQQQQQ", _PT_LOAD, 5, 0, 0, 0, size, size, 0x1000)
+        dyn = struct.pack(
+            order + "IIQQQQQQ", _PT_DYNAMIC, 6, dynamic_at, dynamic_at, dynamic_at,
+            dynamic_size, dynamic_size, 8,
+        )  # fmt: skip
+        entry, mask = struct.Struct(order + "qQ"), U64
+    else:
+        header = struct.pack(order + "HHIIIIIHHHHHH", 3, 3, 1, 0, 52, 0, 0, 52, 32, 2, 40, 0, 0)
+        load = struct.pack(order + "IIIIIIII", _PT_LOAD, 0, 0, 0, size, size, 5, 0x1000)
+        dyn = struct.pack(
+            order + "IIIIIIII", _PT_DYNAMIC, dynamic_at, dynamic_at, dynamic_at, dynamic_size,
+            dynamic_size, 6, 4,
+        )  # fmt: skip
+        entry, mask = struct.Struct(order + "iI"), U32
+    dynamic = [(t, offsets[v] if isinstance(v, bytes) else v) for t, v in entries]
+    dynamic += [(DT_STRTAB, table_at), (DT_STRSZ, len(table)), (DT_NULL, 0)]
+    body = b"".join(entry.pack(tag, value & mask) for tag, value in dynamic)
+    return ident + header + load + dyn + body + bytes(table)
+
+
+#: A file name that must never appear anywhere (a member named to land outside the
+#: extraction directory, or a library the dynamic section names so).
+EVIL = "zipimporter_hostile_evil"
+
+
+def extension_names(suffix: str) -> list[str]:
+    """Names to give an extension module or library member: escaping, absolute, clashing,
+    for another interpreter, or someone else's."""
+    return [
+        f"../_ext{suffix}",
+        f"mypkg/../../_ext{suffix}",
+        "../" * 12 + f"tmp/{EVIL}{suffix}",
+        f"/tmp/{EVIL}{suffix}",
+        f"C:{EVIL}{suffix}",
+        f"mypkg\\..\\..\\{EVIL}{suffix}",
+        f"mypkg/.../{EVIL}{suffix}",
+        f"mypkg/_ext{suffix}\x00",
+        f"mypkg/_ext{suffix}/",
+        f"mypkg/_ext{suffix}/x",
+        f"mypkg//_ext{suffix}",
+        f"./mypkg/_ext{suffix}",
+        f"MYPKG/_ext{suffix}",
+        ".zipimporter-manifest",
+        "mypkg.libs",
+        "mypkg.libs/../../libdep.so",
+        "mypkg.libs/libdep.so",
+        "mypkg/libdep.so",
+        "mypkg/libdep.so.1",
+        f"mypkg/_ext{suffix}",
+        f"mypkg/_sib{suffix}",
+        f"mypkg/__init__{suffix}",
+        f"_ext{suffix}",
+        f"tiny{suffix}",
+        f"extpkg/__init__{suffix}",
+        "mypkg/_ext.cpython-27mu-x86_64-linux-gnu.so",
+        "mypkg/_ext.abi3.so",
+        "mypkg/_ext.so",
+        "mypkg/_ext.pyd",
+        f"mypkg/x-y{suffix}",
+    ]
+
+
+#: DT_NEEDED names: missing, escaping, empty, members that are no library, the object itself.
+def needed_names(suffix: str) -> list[bytes]:
+    return [
+        b"libdep.so", b"libdep.so", b"libmissing.so", b"", b"../libdep.so", b"/tmp/libdep.so",
+        b".zipimporter-manifest", b"data.txt", b"__init__.py", b"m.py", f"_ext{suffix}".encode(),
+        f"_sib{suffix}".encode(), f"tiny{suffix}".encode(), b"mypkg.libs", b"lib\xff\xfe.so",
+        b"x" * 300, b"libdep.so\x01", f"{EVIL}.so".encode(),
+    ]  # fmt: skip
+
+
+#: RPATH/RUNPATH strings: escaping, absolute, other tokens, odd separators, long.
+SEARCH_PATHS: list[bytes] = [
+    b"$ORIGIN", b"$ORIGIN/..", b"$ORIGIN/../mypkg.libs", b"${ORIGIN}/../mypkg.libs",
+    b"$ORIGIN/../..", b"$ORIGIN/../../../../../tmp", b"/tmp", b"", b".", b":", b"::$ORIGIN::",
+    b"$ORIGIN/$LIB", b"$ORIGINX", b"${ORIGIN", b"$ORIGIN/./../mypkg/../mypkg.libs",
+    b"$ORIGIN//", b"$ORIGIN/" + b"a/" * 60 + b"../" * 60, b"$ORIGIN/../mypkg.libs:/usr/lib:$ORIGIN",
+    b"$ORIGIN/\xff\xfe", b"$ORIGIN/../mypkg.libs/../../..", b"$ORIGIN/mypkg.libs\x00junk",
+]  # fmt: skip
+
+
+#: Search paths that name directories of the extension archives.
+RESOLVING_PATHS: list[bytes] = [b"$ORIGIN", b"$ORIGIN/..", b"$ORIGIN/../mypkg.libs", b"${ORIGIN}"]
+
+
+def _elf_target(rng: random.Random, z: RawZip, objs: ExtensionObjects) -> tuple[int, bytes] | None:
+    """A local record holding one of *objs*' ELF objects, unchanged so far, and its bytes."""
+    members = extension_members(objs)
+    choices = [
+        (i, members[r.name.decode()])
+        for i, r in enumerate(z.locals)
+        if r.name.endswith(b".so") and r.name.decode() in members
+    ]
+    return rng.choice(choices) if choices else None
+
+
+def _elf_op(
+    change: Callable[[random.Random, bytes, ElfMap, str], tuple[bytes, str] | None],
+) -> Callable[[random.Random, RawZip, ExtensionObjects], str | None]:
+    """A model operator: *change* applied to an ELF member's bytes, written with a valid CRC
+    (so that the archive's checks pass it and the ELF reader sees it)."""
+
+    def op(rng: random.Random, z: RawZip, objs: ExtensionObjects) -> str | None:
+        target = _elf_target(rng, z, objs)
+        if target is None:
+            return None
+        i, data = target
+        found = elf_map(data)
+        changed = None if found is None else change(rng, data, found, objs.suffix)
+        if changed is None:
+            return None
+        new, what = changed
+        set_content(z, i, new)
+        return f"ELF {z.locals[i].name.decode(errors='replace')}: {what} (valid CRC)"
+
+    op.__name__ = change.__name__
+    return op
+
+
+def _put(data: bytes, at: int, width: int, value: int) -> bytes:
+    """*data* with the *width*-byte little-endian field at *at* set to *value*."""
+    field_bytes = (value & ((1 << 8 * width) - 1)).to_bytes(width, "little")
+    return data[:at] + field_bytes + data[at + width :]
+
+
+@_elf_op
+def elf_header_field(
+    rng: random.Random, data: bytes, elf: ElfMap, suffix: str
+) -> tuple[bytes, str]:
+    name, at, width = rng.choice(ELF_HEADER_FIELDS)
+    current = int.from_bytes(data[at : at + width], "little")
+    value = _interesting(rng, width, current, len(data))
+    return _put(data, at, width, value), f"{name} = {value:#x}"
+
+
+@_elf_op
+def elf_phdr_field(
+    rng: random.Random, data: bytes, elf: ElfMap, suffix: str
+) -> tuple[bytes, str] | None:
+    useful = [p for p in elf.phdrs if p.type in (_PT_LOAD, _PT_DYNAMIC)]
+    if not useful:
+        return None
+    p = rng.choice(useful)
+    name, at, width = rng.choice(ELF_PHDR_FIELDS)
+    current = int.from_bytes(data[p.at + at : p.at + at + width], "little")
+    value = _interesting(rng, width, current, len(data))
+    if rng.random() < 0.3 and name == "p_type":
+        value = rng.choice([_PT_LOAD, _PT_DYNAMIC])
+    return _put(data, p.at + at, width, value), f"{name} of the {p.type} header = {value:#x}"
+
+
+@_elf_op
+def elf_dynamic_entry(
+    rng: random.Random, data: bytes, elf: ElfMap, suffix: str
+) -> tuple[bytes, str] | None:
+    entries = [e for e in elf.dynamic if e[1] in _DYNAMIC_TAGS] or elf.dynamic
+    if not entries:
+        return None
+    at, tag, value = rng.choice(entries)
+    if rng.random() < 0.4:
+        new = rng.choice([*_DYNAMIC_TAGS, DT_NEEDED, DT_RPATH, DT_RUNPATH, -1, 2**62])
+        return _put(data, at, 8, new), f"dynamic tag {tag} -> {new}"
+    new = _interesting(rng, 8, value, len(data))
+    return _put(data, at + 8, 8, new), f"dynamic {tag} value {value:#x} -> {new:#x}"
+
+
+@_elf_op
+def elf_strings(
+    rng: random.Random, data: bytes, elf: ElfMap, suffix: str
+) -> tuple[bytes, str] | None:
+    """A new dynamic section: hostile needed names and search paths, some repeated."""
+    names = needed_names(suffix)
+    entries: list[tuple[int, bytes | int]] = []
+    for _ in range(rng.choice([1, 2, 3, 5])):
+        entries.append((DT_NEEDED, rng.choice(names)))
+    for _ in range(rng.choice([0, 1, 1, 2, 3])):
+        paths = RESOLVING_PATHS if rng.random() < 0.5 else SEARCH_PATHS
+        entries.append((rng.choice([DT_RPATH, DT_RUNPATH]), rng.choice(paths)))
+    kind = rng.choice(["plain", "plain", "repeated", "many", "offsets"])
+    if kind == "repeated":  # one string named many times (bounded here: see the reproducers)
+        entries += [rng.choice(entries)] * rng.choice([10, 100, 500])
+    elif kind == "many":  # many distinct names and directories (bounded here too)
+        entries += [(DT_NEEDED, b"libn%d.so" % k) for k in range(rng.choice([20, 60]))]
+        paths = b":".join(b"$ORIGIN/d%d" % k for k in range(rng.choice([20, 60])))
+        entries.append((rng.choice([DT_RPATH, DT_RUNPATH]), paths))
+    elif kind == "offsets":  # raw string offsets: inside other strings, past the table
+        for _ in range(rng.choice([1, 3])):
+            tag = rng.choice([DT_NEEDED, DT_RPATH, DT_RUNPATH])
+            entries.append((tag, rng.choice([0, 1, 5, 0x7FFF, U32, U64, rng.getrandbits(16)])))
+    new = elf_with_dynamic(data, entries)
+    if new is None:
+        return None
+    return new, f"dynamic section of {len(entries)} entries ({kind})"
+
+
+@_elf_op
+def elf_replaced(rng: random.Random, data: bytes, elf: ElfMap, suffix: str) -> tuple[bytes, str]:
+    """Cut short, or not ELF (then the fallback rule picks libraries), or 32-bit/big-endian."""
+    kind = rng.choice(["cut", "cut", "not-elf", "class", "synthetic"])
+    if kind == "cut":
+        cut = rng.choice([0, 4, 16, 63, 64, 65, 0x40 + 56, len(data) // 2, len(data) - 1])
+        return data[:cut], f"cut to {cut} bytes"
+    if kind == "not-elf":
+        new = rng.choice([b"MZ\x90\x00" + bytes(60), b"\xcf\xfa\xed\xfe" + bytes(60), SRC_A])
+        return new, f"not ELF ({new[:4]!r})"
+    if kind == "class":
+        new = data[:4] + bytes([rng.choice([1, 2]), rng.choice([1, 2])]) + data[6:]
+        return new, f"ELF class {new[4]}, byte order {new[5]}"
+    entries: list[tuple[int, bytes | int]] = [(DT_NEEDED, b"libdep.so")]
+    entries.append((rng.choice([DT_RPATH, DT_RUNPATH]), rng.choice(RESOLVING_PATHS)))
+    wide, order = rng.choice([True, False]), rng.choice("<>")
+    new = synthetic_elf(entries, wide=wide, order=order)
+    return new, f"a minimal synthetic ELF object ({64 if wide else 32}-bit, {order})"
+
+
+# -- model operators for extension archives --------------------------------------------------
+
+
+def op_ext_name(rng: random.Random, z: RawZip, objs: ExtensionObjects) -> str | None:
+    """An ELF member (or any) renamed: escaping, absolute, clashing, someone else's name."""
+    i = _pick_local(rng, z, ".so") if rng.random() < 0.8 else _pick_local(rng, z)
+    if i is None:
+        return None
+    name = rng.choice(extension_names(objs.suffix)).encode("utf-8", "surrogateescape")
+    where = rng.choice(["both", "both", "both", "local", "central"])
+    records: list[LocalRecord | CentralRecord] = []
+    if where != "central":
+        records.append(z.locals[i])
+    if where != "local":
+        records += _centrals_of(z, i)
+    for r in records:
+        r.name = name
+    return f"name {name!r} for local[{i}] ({where})"
+
+
+def op_ext_duplicate(rng: random.Random, z: RawZip, objs: ExtensionObjects) -> str | None:
+    """A second member with an ELF member's name and other (intact) bytes, before or after."""
+    i = _pick_local(rng, z, ".so")
+    if i is None:
+        return None
+    name = z.locals[i].name
+    data = rng.choice([objs.tiny, objs.lib, objs.ext, objs.sib, SRC_A])
+    method = rng.choice([zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED])
+    payload = compress(data, method)
+    values = _local(name, method, zlib.crc32(data), len(payload), len(data))
+    z.locals.append(LocalRecord(values, name, b"", payload))
+    central = CentralRecord(_central(values), name, b"", target=len(z.locals) - 1)
+    z.central.insert(rng.choice([0, len(z.central)]), central)
+    return f"a second {name!r} ({len(data)} bytes)"
+
+
+def op_ext_huge(rng: random.Random, z: RawZip, objs: ExtensionObjects) -> str | None:
+    """ELF members declaring huge sizes: each over the limit, or together over it."""
+    limit = 1 << 30  # archive.DEFAULT_MAX_MEMBER_SIZE
+    chosen = [i for i, r in enumerate(z.locals) if r.name.endswith(b".so")]
+    if not chosen:
+        return None
+    chosen = rng.sample(chosen, rng.randint(1, min(3, len(chosen))))
+    declared = rng.choice([limit // 2 + 1, limit - 1, limit, limit + 1, U32, 1 << 40, U64])
+    where = rng.choice(["both", "central"])
+    for i in chosen:
+        targets: list[LocalRecord | CentralRecord] = list(_centrals_of(z, i))
+        if where == "both":
+            targets.append(z.locals[i])
+        for r in targets:
+            set_logical(r, usize=declared)
+    return f"locals {chosen} declare {declared} bytes ({where})"
+
+
+def op_ext_same_header(rng: random.Random, z: RawZip, objs: ExtensionObjects) -> str | None:
+    """One ELF member's directory entry pointing at another's local header."""
+    elves = [i for i, r in enumerate(z.locals) if r.name.endswith(b".so")]
+    if len(elves) < 2:
+        return None
+    i, j = rng.sample(elves, 2)
+    centrals = _centrals_of(z, i)
+    if not centrals:
+        return None
+    centrals[0].target = j
+    return f"the directory entry of local[{i}] points at local[{j}]"
+
+
+def op_ext_layout_clash(rng: random.Random, z: RawZip, objs: ExtensionObjects) -> str | None:
+    """An extension needing both ``mypkg.libs/libdep.so`` and a file ``mypkg.libs``: the
+    files to extract together can't all be written (a file where a directory must be)."""
+    i = next(
+        (k for k, r in enumerate(z.locals) if r.name == f"mypkg/_ext{objs.suffix}".encode()), None
+    )
+    if i is None:
+        return None
+    entries: list[tuple[int, bytes | int]] = [(DT_NEEDED, b"mypkg.libs"), (DT_NEEDED, b"libdep.so")]
+    entries.append((DT_RPATH, b"$ORIGIN/..:$ORIGIN/../mypkg.libs"))
+    new = elf_with_dynamic(objs.ext, entries)
+    if new is None:
+        return None
+    set_content(z, i, new)
+    name = b"mypkg.libs"
+    values = _local(name, 0, zlib.crc32(objs.lib), len(objs.lib), len(objs.lib))
+    z.locals.append(LocalRecord(values, name, b"", objs.lib))
+    z.central.append(CentralRecord(_central(values), name, b"", target=len(z.locals) - 1))
+    return "mypkg/_ext needs a file mypkg.libs and mypkg.libs/libdep.so"
+
+
+def _generic(
+    op: Callable[[random.Random, RawZip], str | None],
+) -> Callable[[random.Random, RawZip, ExtensionObjects], str | None]:
+    def apply(rng: random.Random, z: RawZip, objs: ExtensionObjects) -> str | None:
+        return op(rng, z)
+
+    apply.__name__ = op.__name__
+    return apply
+
+
+ELF_OPS = [elf_header_field, elf_phdr_field, elf_dynamic_entry, elf_strings, elf_replaced]
+EXTENSION_MODEL_OPS: list[Callable[[random.Random, RawZip, ExtensionObjects], str | None]] = [
+    *ELF_OPS, *ELF_OPS, *ELF_OPS, elf_strings, elf_strings, elf_strings, op_ext_name,
+    op_ext_name, op_ext_name, op_ext_duplicate, op_ext_duplicate, op_ext_huge,
+    op_ext_same_header, op_ext_layout_clash,
+    *[_generic(op) for op in MODEL_OPS if op not in (op_pyc, op_source, op_flood)],
+]  # fmt: skip
+
+
+def bop_elf_flip(
+    rng: random.Random, data: bytes, built: Built, elves: list[int]
+) -> tuple[bytes, str]:
+    """Bytes of an ELF member's headers changed in place (its CRC no longer matches)."""
+    regions = [
+        r
+        for r in built.regions
+        if r.name in {f"local[{i}].payload" for i in elves} and r.start < r.end <= len(data)
+    ]
+    if not regions:
+        return data, "no ELF member to flip"
+    r = rng.choice(regions)
+    out = bytearray(data)
+    for _ in range(rng.choice([1, 1, 4])):
+        pos = rng.randrange(r.start, min(r.end, r.start + 0x300))
+        out[pos] ^= rng.randrange(1, 256)
+    return bytes(out), f"{r.name} bytes changed near its start"
+
+
+@dataclass
+class ExtensionCase(Case):
+    """A hostile archive with extension modules, and every content it may legitimately hold.
+
+    ``allowed``: the base members' bytes and whatever the operators wrote with a
+    valid CRC.  Anything else extracted is data the archive's checks should have
+    refused.
+    """
+
+    allowed: frozenset[bytes] = frozenset()
+
+
+def make_extension_case(seed: int, objs: ExtensionObjects) -> ExtensionCase:
+    """The hostile extension archive for *seed* (deterministic for the same *objs*)."""
+    rng = random.Random(seed)
+    models = extension_models(objs)
+    base = rng.choice(sorted(models))
+    z = clone(models[base])
+    steps = []
+    with recording_contents() as written:
+        mode = rng.random()  # model operators only, both, or byte operators only
+        if mode < 0.8:
+            for _ in range(rng.choice([1, 1, 1, 2, 3])):
+                desc = rng.choice(EXTENSION_MODEL_OPS)(rng, z, objs)
+                if desc:
+                    steps.append(desc)
+        elves = [i for i, r in enumerate(z.locals) if r.name.endswith(b".so")]
+        fix = rng.random() < 0.95
+        built = build(z, fix=fix)
+        if not fix:
+            steps.append("lengths not fixed")
+        data = built.data
+        if mode >= 0.65 or not steps:
+            for _ in range(rng.choice([1, 1, 2])):
+                if rng.random() < 0.4:
+                    data, desc = bop_elf_flip(rng, data, built, elves)
+                else:
+                    data, desc = rng.choice(BYTE_OPS)(rng, data, built)
+                steps.append(desc)
+    allowed = frozenset(extension_members(objs).values()) | frozenset(written)
+    return ExtensionCase(seed, base, steps, data, allowed)
+
+
+def elf_string_amplification(suffix: str, entries: int = 2500, length: int = 40_000) -> bytes:
+    """An archive whose extension ``_ext`` is an 80 KB synthetic ELF object (834 bytes
+    deflated): *entries* DT_NEEDED entries all pointing into one *length*-byte string (at
+    64 different offsets).  Decoded one by one that is ``entries * length`` bytes of
+    names (100 MB: over the harness's memory bound, not near its cap)."""
+    entries_ = [(DT_NEEDED, 1 + k % 64) for k in range(entries)]
+    elf = synthetic_elf(entries_, b"x" * length)
+    return zip_bytes({f"_ext{suffix}": elf}, compression=zipfile.ZIP_DEFLATED)
+
+
+def dependency_lookup_flood(suffix: str, needed: int, directories: int) -> bytes:
+    """An archive whose extension ``_ext`` needs *needed* libraries, to be looked for in
+    *directories* ``$ORIGIN``-relative RPATH directories, which the archive has: every
+    (name, directory) pair is a lookup."""
+    entries: list[tuple[int, bytes | int]] = [(DT_NEEDED, b"libn%d.so" % k) for k in range(needed)]
+    entries.append((DT_RPATH, b":".join(b"$ORIGIN/d%d" % k for k in range(directories))))
+    members: dict[str, bytes] = {f"_ext{suffix}": synthetic_elf(entries)}
+    members.update({f"d{k}/": b"" for k in range(directories)})
+    return zip_bytes(members, compression=zipfile.ZIP_DEFLATED)

@@ -548,6 +548,30 @@ def test_cache_off_extracts_to_a_private_directory_removed_at_exit(tiny_archive,
     assert not (cache / "extensions").exists()
 
 
+IMPORT_TINY_FROM_BYTES = """
+import json, os, sys, zipimporter
+zipimporter.install()
+with open(sys.argv[1], "rb") as fp:
+    sys.path.insert(0, zipimporter.from_bytes(fp.read(), "tiny"))
+import tiny
+print(json.dumps([tiny.KIND, tiny.__file__]))
+"""
+
+
+def test_archive_in_memory_extracts_to_the_private_directory_only(tiny_archive, tmp_path):
+    """design.md: an archive given as bytes (maybe decrypted) leaves nothing on disk past
+    its process, even with the cache on: its extensions go to the private directory."""
+    cache = tmp_path / "cache"
+    proc = run_python("-c", IMPORT_TINY_FROM_BYTES, tiny_archive, cache_dir=cache)
+    assert proc.returncode == 0, proc.stderr
+    kind, file = json.loads(proc.stdout)
+    assert kind == "extension"
+    private = Path(file).parents[1]
+    assert private.name.startswith("zipimporter-ext-")
+    assert not private.exists()
+    assert not (cache / "extensions").exists()
+
+
 def test_untrusted_cache_falls_back_to_a_private_directory(tiny_archive, tmp_path):
     cache = tmp_path / "cache"
     cache.mkdir(mode=0o700)

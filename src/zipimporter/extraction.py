@@ -173,6 +173,15 @@ TOO_BIG = (
 )
 #: The files could be written neither to the cache nor to a temporary directory.
 CANT_EXTRACT = "can't extract extension module {member!r} from {archive!r}: {error}"
+#: The dynamic sections of the files to extract together ask for too many library lookups.
+TOO_MANY_LOOKUPS = (
+    "extension module {member!r} in {archive!r}: its dynamic sections ask for more than "
+    "{limit} library lookups"
+)
+#: The most (library name, directory) pairs looked up for one extension and what it
+#: loads.  Real objects need a few hundred at most; a forged dynamic section of a few
+#: hundred kilobytes could ask for needed names x RPATH directories: billions.
+MAX_LOOKUPS = 1 << 14
 
 
 class ExtensionLoader(ExtensionFileLoader):
@@ -294,6 +303,10 @@ class TooBigError(Exception):
     """The files to extract together declare more bytes than allowed (args[0]: how many)."""
 
 
+class TooManyLookupsError(Exception):
+    """The files to extract together ask for more than MAX_LOOKUPS library lookups."""
+
+
 _DT_NEEDED, _DT_STRTAB, _DT_STRSZ, _DT_RPATH, _DT_RUNPATH = 1, 5, 10, 15, 29
 _PT_LOAD, _PT_DYNAMIC = 1, 2
 
@@ -302,9 +315,11 @@ def elf_dynamic(data: bytes) -> tuple[list[str], list[str], list[str]] | None:
     """``(DT_NEEDED, DT_RPATH, DT_RUNPATH)`` strings of an ELF object, or None.
 
     None means *data* is not an ELF object this reader understands (no
-    magic, unknown class or byte order, or offsets that don't fit the
-    data): nothing is known about what it loads.  An ELF file without a
-    dynamic section has empty lists.  Never raises.
+    magic, unknown class or byte order, offsets that don't fit the data,
+    or strings that add up to more than *data* itself: entries naming the
+    same bytes again and again): nothing is known about what it loads.  An
+    ELF file without a dynamic section has empty lists.  Each string is
+    listed once.  Never raises.
 
     >>> elf_dynamic(b"MZ\\x90\\x00") is None
     True
@@ -365,10 +380,14 @@ def elf_dynamic(data: bytes) -> tuple[list[str], list[str], list[str]] | None:
             return None
         limit = len(data) if strsz is None else min(len(data), table + strsz)
         which = {_DT_NEEDED: 0, _DT_RPATH: 1, _DT_RUNPATH: 2}
-        for tag, value in strings:
+        budget = len(data)  # distinct, non-overlapping strings fit in the data
+        for tag, value in dict.fromkeys(strings):
             start = table + value
             stop = data.find(b"\0", start, limit) if start < limit else -1
             if stop >= 0:
+                budget -= stop - start + 1
+                if budget < 0:
+                    return None
                 found[which[tag]].append(data[start:stop].decode("utf-8", "surrogateescape"))
         return found
     except (struct.error, OverflowError):
@@ -387,7 +406,7 @@ def origin_directories(origin: str, entries: list[str]) -> list[str]:
     >>> origin_directories("", ["$ORIGIN/lib", "$ORIGIN/$LIB", "lib"])
     ['lib']
     """
-    found: list[str] = []
+    found: dict[str, None] = {}
     for entry in ":".join(entries).split(":"):
         for token in ("$ORIGIN", "${ORIGIN}"):
             if entry == token or entry.startswith(token + "/"):
@@ -402,9 +421,8 @@ def origin_directories(origin: str, entries: list[str]) -> list[str]:
             joined = ""
         elif joined == ".." or joined.startswith(("../", "/")):
             continue
-        if joined not in found:
-            found.append(joined)
-    return found
+        found[joined] = None
+    return list(found)
 
 
 def extraction_set(
@@ -413,12 +431,15 @@ def extraction_set(
     """Archive name (``/``-separated) -> bytes of everything the extension *name* needs.
 
     *read* reads a member (checked); *limit* bounds the total declared size
-    (:class:`TooBigError` past it).  See the module docstring for the rule.
+    (:class:`TooBigError` past it), :data:`MAX_LOOKUPS` the number of
+    libraries looked for (:class:`TooManyLookupsError`).  See the module
+    docstring for the rule.
     """
     first = files.get(name)
     assert first is not None
     contents: dict[str, bytes] = {}
     total = 0
+    lookups = 0
     # (archive name, member, RPATH directories of the objects that loaded it)
     queue: list[tuple[str, Member, list[str]]] = [(name.replace(SEP, "/"), first, [])]
     while queue:
@@ -439,10 +460,15 @@ def extraction_set(
         # The dynamic loader: RUNPATH hides RPATH; RPATH (this object's, then
         # its loaders') is searched first and passed on to what it loads.
         chain = inherited if runpath else origin_directories(origin, rpath) + inherited
-        search = ([] if runpath else chain) + origin_directories(origin, runpath)
+        search = list(
+            dict.fromkeys(([] if runpath else chain) + origin_directories(origin, runpath))
+        )
         for lib in needed:
             if not lib or "/" in lib:
                 continue  # a path: relative to the working directory, not the archive
+            lookups += len(search)
+            if lookups > MAX_LOOKUPS:
+                raise TooManyLookupsError
             for directory in search:
                 candidate = f"{directory}/{lib}" if directory else lib
                 dep = _usable_member(files, candidate)
@@ -523,7 +549,9 @@ def extract(importer: zipimporter, files: Files, name: str, member: Member) -> s
         if root is not None:
             importer._check_unchanged(files)
             return root
-    base = _cache_base()
+    # An archive in memory leaves nothing on disk past this process (its bytes
+    # may have been decrypted): its extensions go to the private directory.
+    base = _cache_base() if identity is not None else None
     root = None
     if base is not None and identity is not None:
         root = _mapped(base, archive, files, identity, name)
@@ -555,6 +583,9 @@ def _extract(
         raise ZipImportError(
             TOO_BIG.format(member=name, archive=archive, size=size, limit=limit), path=archive
         ) from None
+    except TooManyLookupsError:
+        message = TOO_MANY_LOOKUPS.format(member=name, archive=archive, limit=MAX_LOOKUPS)
+        raise ZipImportError(message, path=archive) from None
     listing = _listing(contents)
     slot = _slot_name(listing)
     if base is not None:

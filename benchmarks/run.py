@@ -102,7 +102,26 @@ def bench_open(tmp: str, entries: int, repeat: int, rows: list[dict[str, object]
             row(f"cold open, {entries:,} entries (ZIP64; stdlib can't)", t_big, None, None, "s")
         )
 
+    # Small archives (issue 14, target 5): with the cache on, opening one never
+    # looks for a saved index (under index_cache.MIN_ENTRIES entries).
+    small = os.path.join(tmp, "small-200.zip")
+    build_many(small, 200)
     cachedir.configure(os.path.join(tmp, "cache"))
+    opens = 100
+
+    def many(open_func: Callable[[str], None]) -> Callable[[], None]:
+        def run() -> None:
+            for _ in range(opens):
+                open_func(small)
+
+        return run
+
+    t_small_std = median_time(many(stdlib_open), repeat) / opens
+    t_small = median_time(many(ours_open), repeat) / opens
+    rows.append(
+        row("open a 200-entry archive, cache on (per open)", t_small, t_small_std, None, "s")
+    )
+
     ours_open(cmp)  # writes the persistent index
     t_warm = median_time(lambda: ours_open(cmp), repeat)
     rows.append(

@@ -93,6 +93,87 @@ def test_index_is_saved_and_used(tmp_path, cache, small_index_threshold, monkeyp
     assert second["mod.py"] == first["mod.py"]
 
 
+IMPLICIT = {
+    "top.py": "",
+    "ns/deep/mod.py": "",  # ns/ and ns/deep/ have no entries: implicit directories
+    "pkg/": b"",  # an explicit one
+    "pkg/__init__.py": "",
+    "odd//x.py": "",  # 3.14's rules: implies odd// and odd/
+    "slash//": b"",  # implies nothing
+}
+
+
+def derivations(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """Record the indexes whose implicit directories are derived from the names."""
+    calls: list[str] = []
+    original = archive.DirectoryIndex._implicit_dirs
+
+    def counting(self: archive.DirectoryIndex) -> set[str]:
+        calls.append(self.archive)
+        return original(self)
+
+    monkeypatch.setattr(archive.DirectoryIndex, "_implicit_dirs", counting)
+    return calls
+
+
+def dir_answers(path: str) -> dict[str, bool]:
+    zipimporter._zip_directory_cache.clear()
+    index = read_directory(path)
+    names = ["ns/", "ns/deep/", "pkg/", "odd//", "odd/", "slash/", "missing/", "top.py/"]
+    return {name: index.is_dir(name.replace("/", os.sep)) for name in names}
+
+
+@pytest.mark.parametrize("embedded", [False, True], ids=["foreign", "embedded-index"])
+def test_implicit_directories_are_saved_beside_the_index(
+    tmp_path, cache, small_index_threshold, monkeypatch, embedded
+):
+    """The first directory miss of a big archive derives its implicit directories once;
+    later opens (in other processes) read them from ``<key>.dirs``, with the same answers."""
+    members = dict(IMPLICIT)
+    if embedded:  # a real bundle of >= 2,048 entries, with its embedded index
+        from zipimporter import bundle
+
+        tree = tmp_path / "tree"
+        for name, data in {**members, **{f"many/m{i}.py": "" for i in range(2100)}}.items():
+            target = tree / name
+            if name.endswith("/"):
+                target.mkdir(parents=True, exist_ok=True)
+                continue
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.write_bytes(data if isinstance(data, bytes) else data.encode())
+        path = str(tmp_path / "bundle.zip")
+        bundle.build([str(tree)], path)
+        assert isinstance(read_directory(path), index_cache.EmbeddedIndex)
+    else:
+        path = make_zip(tmp_path / "a.zip", members)
+    calls = derivations(monkeypatch)
+    first = dir_answers(path)
+    assert calls == [path]
+    (saved,) = files_under(cache, index_cache.DIRS_SUFFIX)
+    expected = {"ns/": True, "ns/deep/": True, "pkg/": True, "missing/": False, "top.py/": False}
+    assert {k: first[k] for k in expected} == expected
+    assert dir_answers(path) == first and calls == [path]  # read back, not derived
+    # Damaged, stale (another archive's directory) or forged lists are ignored.
+    good = saved.read_bytes()
+    for damaged in (good[:-1], good[:20] + bytes([good[20] ^ 1]) + good[21:], b"junk"):
+        saved.write_bytes(damaged)
+        assert dir_answers(path) == first
+        assert len(calls) == 2 and saved.read_bytes() == good  # derived again, saved again
+        calls.clear()
+        calls.append(path)
+
+
+def test_implicit_directories_of_archives_in_memory_stay_in_memory(tmp_path, cache, monkeypatch):
+    monkeypatch.setattr(index_cache, "MIN_ENTRIES", 1)
+    data = Path(make_zip(tmp_path / "a.zip", IMPLICIT)).read_bytes()
+    entry = zipimporter.from_bytes(data, "dirs-test")
+    try:
+        assert zipimporter.zipimporter(entry).find_spec("ns") is not None  # a namespace portion
+    finally:
+        zipimporter.forget_bytes(entry)
+    assert files_under(cache, index_cache.DIRS_SUFFIX) == []
+
+
 def count_table_builds(monkeypatch: pytest.MonkeyPatch) -> list[str]:
     """Record the archives whose name table is built (not loaded from the index cache).
 

@@ -30,7 +30,7 @@ from .errors import ZipImportError
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
-    from collections.abc import Iterator, KeysView
+    from collections.abc import Callable, Iterator, KeysView
     from typing import IO
 
 __all__ = [
@@ -658,14 +658,39 @@ class DirectoryIndex:
         A directory entry of its own, or an implicit directory: the parent
         of a member (at any depth) with no entry of its own, as CPython 3.14's
         zipimport counts them (gh-59110).  The implicit ones are derived from
-        the names once per index, the first time a name isn't an entry.
+        the names once per index, the first time a name isn't an entry, or
+        come from a saved list (:meth:`keep_dirs`).
         """
         if self._find(name) >= 0:
             return True
         dirs = self._dirs
         if dirs is None:
-            dirs = self._dirs = self._implicit_dirs()
+            dirs = self._dirs = self._saved_or_implicit_dirs()
         return name in dirs
+
+    def keep_dirs(
+        self,
+        load: Callable[[], set[str] | None],
+        save: Callable[[set[str]], None],
+    ) -> None:
+        """Where the implicit directories are kept between runs (the first ``is_dir`` miss).
+
+        *load* gives the saved list, or None; without one they are derived
+        from the names and handed to *save*.  Both must be quiet: they run
+        inside imports.
+        """
+        self.memo["dirs"] = (load, save)
+
+    def _saved_or_implicit_dirs(self) -> set[str]:
+        kept = self.memo.get("dirs")
+        if not isinstance(kept, tuple):
+            return self._implicit_dirs()
+        load, save = kept
+        dirs: set[str] | None = load()
+        if dirs is None:
+            dirs = self._implicit_dirs()
+            save(dirs)
+        return dirs
 
     def _implicit_dirs(self) -> set[str]:
         """Every parent directory of every name, as CPython 3.14's ``_read_directory`` adds them.

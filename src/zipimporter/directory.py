@@ -187,6 +187,8 @@ def open_index(path: str, cache: Cache | None = None) -> DirectoryIndex:
     layout their archive comment describes, once checked against these
     directory bytes (:func:`.index_cache.embedded_classes`); others use the
     table saved for exactly these directory bytes, or build it and save it.
+    The implicit directories of a big archive file are kept the same way
+    (:func:`.index_cache.load_dirs`), read when first needed.
 
     ZipImportError (``path`` = *path*) is raised as by
     :func:`~.archive.read_central_directory` and :func:`~.archive.build_table`,
@@ -216,11 +218,18 @@ def open_index(path: str, cache: Cache | None = None) -> DirectoryIndex:
 
 def _open_file(path: str) -> DirectoryIndex:
     layout, records, st = archive.read_central_directory(path)
-    embedded = _embedded(path, layout, records, st, None)
-    if embedded is not None:
-        return embedded
-    table, count = _table(path, layout, records)
-    return archive.DirectoryIndex(path, layout, records, table, count, st)
+    index = _embedded(path, layout, records, st, None)
+    if index is None:
+        table, count = _table(path, layout, records)
+        index = archive.DirectoryIndex(path, layout, records, table, count, st)
+    entries = layout.entries
+    if entries >= index_cache.MIN_ENTRIES:
+        # Its implicit directories too, when first needed (index_cache.load_dirs).
+        index.keep_dirs(
+            lambda: index_cache.load_dirs(path, records, entries),
+            lambda dirs: index_cache.store_dirs(path, records, entries, dirs),
+        )
+    return index
 
 
 def _embedded(

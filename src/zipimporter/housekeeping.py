@@ -96,6 +96,7 @@ from dataclasses import dataclass, field
 
 from . import cachedir, messages
 from .bytecode_cache import HEADER, SUFFIX, parse
+from .index_cache import DIRS_SUFFIX
 
 if sys.platform != "win32":
     import fcntl
@@ -183,7 +184,7 @@ class Entry:
     modules: int = 0  # modules in a pack
     temporary: bool = False  # a leftover of a process that was writing
     prunable: bool = True
-    # "pack", "legacy", "slot", "map", "index", "bundle", "shim", "temporary", "other"
+    # "pack", "legacy", "slot", "map", "index", "dirs", "bundle", "shim", "temporary", "other"
     role: str = ""
 
 
@@ -327,7 +328,9 @@ def _role(kind: str, name: str, st: os.stat_result) -> str:
     if name.endswith(".tmp") or name.startswith((".tmp-", ".trash-")):
         return "temporary"
     if kind == "index":
-        return "index" if isfile and name.endswith(".idx") else "other"
+        if isfile and name.endswith(".idx"):
+            return "index"
+        return "dirs" if isfile and name.endswith(DIRS_SUFFIX) else "other"
     if kind == "bytecode":
         if isfile and name.endswith(SUFFIX):
             return "pack"
@@ -883,8 +886,8 @@ _MAIN_ROLE = {
     BUNDLES: "bundle",
     "activate": "shim",
 }
-_ROLE_ORDER = ("index", "pack", "modules", "slot", "map", "bundle", IN_USE, "shim", "legacy",
-               "temporary", "other")  # fmt: skip
+_ROLE_ORDER = ("index", "dirs", "pack", "modules", "slot", "map", "bundle", IN_USE, "shim",
+               "legacy", "temporary", "other")  # fmt: skip
 
 
 def _when(timestamp: float) -> str:

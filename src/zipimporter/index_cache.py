@@ -73,6 +73,7 @@ the central sizes and CRC-32).
 
 from __future__ import annotations
 
+import marshal
 import os
 import struct
 import zlib
@@ -119,6 +120,12 @@ def _path(archive: str, *, create: bool = False) -> str | None:
     return None if directory is None else f"{directory}{SEP}{path_key(archive)}.idx"
 
 
+def _dirs_path(archive: str, *, create: bool = False) -> str | None:
+    """Where *archive*'s implicit-directory list is kept, beside its index, or None."""
+    path = _path(archive, create=create)
+    return None if path is None else path[: -len(".idx")] + DIRS_SUFFIX
+
+
 def _directory_key(records: bytes, entries: int) -> tuple[int, int, int, int]:
     return len(records), entries, zlib.crc32(records), zlib.adler32(records)
 
@@ -162,6 +169,59 @@ def store(archive: str, records: bytes, entries: int, table: memoryview, count: 
         len(table),
         zlib.crc32(payload),
     )
+    root = cache_root()
+    if atomic_write(path, header + payload) and root is not None:
+        note_write(root)
+
+
+# -- The implicit directories, saved beside the index ----------------------------------------
+#
+# The first lookup of a directory that has no entry of its own (every miss of
+# an import: is it a namespace package?) derives every implicit directory from
+# the names, ~0.4 us per entry (25 ms for 60,000), also after a warm or
+# embedded-index open.  The list is saved beside the index, keyed by the
+# central directory as the index is, as a marshalled sorted list of str.
+
+#: The file name suffix of a saved directory list.
+DIRS_SUFFIX = ".dirs"
+_DIRS_MAGIC = b"ZIPDIR\x00\x01"
+# magic, cd size, entries, cd crc32, cd adler32, payload crc32
+_DIRS_HEADER = struct.Struct("<8sQQIII")
+
+
+def load_dirs(archive: str, records: bytes, entries: int) -> set[str] | None:
+    """The saved implicit directories for exactly these directory bytes, or None."""
+    path = _dirs_path(archive)
+    if path is None:
+        return None
+    found = read_entry(path, _MAX_FILE, touch_after=TOUCH_AFTER)
+    if found is None or len(found[0]) < _DIRS_HEADER.size:
+        return None
+    data = found[0]
+    magic, size, n, crc, adler, pcrc = _DIRS_HEADER.unpack_from(data)
+    payload = memoryview(data)[_DIRS_HEADER.size :]
+    if (
+        magic != _DIRS_MAGIC
+        or (size, n, crc, adler) != _directory_key(records, entries)
+        or zlib.crc32(payload) != pcrc
+    ):
+        return None
+    try:
+        names = marshal.loads(payload)
+    except Exception:
+        return None
+    if type(names) is not list or not all(type(x) is str for x in names):
+        return None
+    return set(names)
+
+
+def store_dirs(archive: str, records: bytes, entries: int, dirs: set[str]) -> None:
+    """Save the implicit directories for the next open (silently skipped on failure)."""
+    path = _dirs_path(archive, create=True)
+    if path is None:
+        return
+    payload = marshal.dumps(sorted(dirs))
+    header = _DIRS_HEADER.pack(_DIRS_MAGIC, *_directory_key(records, entries), zlib.crc32(payload))
     root = cache_root()
     if atomic_write(path, header + payload) and root is not None:
         note_write(root)

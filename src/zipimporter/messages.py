@@ -171,6 +171,7 @@ CACHE_COUNT = "{count} {noun}"
 #: The nouns of :data:`CACHE_COUNT` (singular, plural), by role.
 CACHE_NOUNS = {
     "index": ("index", "indexes"),
+    "dirs": ("directory list", "directory lists"),
     "pack": ("pack", "packs"),
     "modules": ("module", "modules"),
     "legacy": ("older per-module directory", "older per-module directories"),

@@ -679,6 +679,28 @@ def test_corrupt_extension_or_library_is_an_error_naming_the_archive(
     assert slots(cache) == []
 
 
+@pytest.mark.parametrize("refusal", ["no-init", "missing-library"])
+def test_dynamic_loader_refusal_names_the_archive(cc, tmp_path, cache, installed, refusal):
+    """An intact extension the dynamic loader refuses (a library posing as an extension
+    module, or one whose library is not in the archive) is a ZipImportError naming the
+    archive and the member, with the loader's own ImportError as its cause."""
+    if refusal == "no-init":
+        members = {f"fake{SUFFIX}": cc.library("libfake.so")}
+    else:
+        members = {f"fake{SUFFIX}": cc.extension("fake", dep="libdep.so", rpath="$ORIGIN/libs")}
+    archive = make_zip(tmp_path / "refused.zip", members)
+    sys.path.insert(0, archive)
+    with pytest.raises(zipimporter.ZipImportError) as info:
+        importlib.import_module("fake")
+    cause = info.value.__cause__
+    assert type(cause) is ImportError and cause.path is not None
+    assert str(info.value) == extraction.CANT_LOAD.format(
+        member=f"fake{SUFFIX}", archive=archive, error=cause
+    )
+    assert info.value.path == archive and info.value.name == "fake"
+    assert Path(cause.path).name == f"fake{SUFFIX}"  # the extracted file
+
+
 def test_extraction_is_bounded_by_the_member_size_limit(
     cc, tmp_path, cache, installed, monkeypatch
 ):

@@ -46,9 +46,9 @@ an object damaged with a valid CRC is code like a ``.pyc``, and the dynamic
 loader can crash on it (here glibc's ``dlopen`` segfaulted on a third of the
 objects with randomly damaged program headers and on half of those with a
 damaged dynamic section), so it is extracted and checked but not loaded.
-The dynamic loader's own ImportError for an intact file (no
-``PyInit_<name>``, a library it needs absent) is allowed, as a SyntaxError
-from intact source is.  After each batch no file may be outside the cache,
+The dynamic loader's refusal of an intact file (no ``PyInit_<name>``, a
+library it needs absent) must come as a ZipImportError naming the archive,
+with the loader's ImportError as its cause.  After each batch no file may be outside the cache,
 the private extraction directory (kept under the test's ``tmp_path``) and the
 case files, nor anywhere a ``..`` name could climb to.
 
@@ -301,9 +301,10 @@ class Exerciser:
         """Record a failure unless *exc* is allowed (see the module docstring).
 
         *loaded_file*: an extracted extension module, checked intact, that the
-        call hands to the dynamic loader; the loader's own ImportError for it
-        (``path=`` that file: no ``PyInit_<name>``, a library it needs missing)
-        is allowed, as a SyntaxError from a member's intact source is.
+        call hands to the dynamic loader; the loader's refusal of it (no
+        ``PyInit_<name>``, a library it needs missing) must be a ZipImportError
+        naming the archive, caused by the loader's ImportError (``path=`` that
+        file): counted as a loader refusal.
         """
         codes = [code for code, _ in _codes(exc)]
         kind = "escape"
@@ -326,10 +327,12 @@ class Exerciser:
             message = str(exc)
             if message.startswith("can't find module") or isinstance(exc, ModuleNotFoundError):
                 return  # a module that is not there
+            cause = exc.__cause__
             if (
                 loaded_file is not None
-                and not isinstance(exc, zipimporter.ZipImportError)
-                and exc.path == loaded_file
+                and isinstance(exc, zipimporter.ZipImportError)
+                and isinstance(cause, ImportError)
+                and cause.path == loaded_file
             ):
                 self.loader_refusals += 1
                 return  # the dynamic loader refused an intact extracted file
@@ -1316,8 +1319,8 @@ def test_harness_checks_extracted_extensions(
 ):
     """check_extension flags files no intact member holds and files outside the
     extraction directories, and loads only known objects (checked on rules that are
-    wrong on purpose); the judge lets through the dynamic loader's ImportError only for
-    the file the call loads."""
+    wrong on purpose); the judge takes the dynamic loader's refusal only as a
+    ZipImportError naming the archive, and counts it only for the file the call loads."""
     objects = extension_objects
     path = tmp_path / "base.zip"
     path.write_bytes(hostile.EXTENSION_BASE_BUILDERS["ext-stored"](objects))
@@ -1340,11 +1343,14 @@ def test_harness_checks_extracted_extensions(
 
     judged = Exerciser(str(path))
     refusal = ImportError("dynamic module does not define module export function", path="/x.so")
-    judged.call("load", lambda: _raise(refusal), loaded_file="/x.so")
-    judged.call("load other", lambda: _raise(refusal), loaded_file="/y.so")
+    wrapped = zipimporter.ZipImportError(f"can't load it from {str(path)!r}", path=str(path))
+    wrapped.__cause__ = refusal
+    judged.call("load", lambda: _raise(wrapped), loaded_file="/x.so")
+    judged.call("load other", lambda: _raise(wrapped), loaded_file="/y.so")
+    judged.call("unwrapped", lambda: _raise(refusal), loaded_file="/x.so")
     judged.call("not loading", lambda: _raise(refusal))
     assert [(f.call, f.kind) for f in judged.failures] == [
-        ("load other", "unnamed"),
+        ("unwrapped", "unnamed"),
         ("not loading", "unnamed"),
     ]
     assert judged.loader_refusals == 1

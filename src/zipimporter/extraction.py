@@ -173,6 +173,9 @@ TOO_BIG = (
 )
 #: The files could be written neither to the cache nor to a temporary directory.
 CANT_EXTRACT = "can't extract extension module {member!r} from {archive!r}: {error}"
+#: The dynamic loader refused an extracted extension module (it has no
+#: ``PyInit_<name>``, a library it needs is missing, ...): *error* is its message.
+CANT_LOAD = "can't load extension module {member!r} from {archive!r}: {error}"
 #: The dynamic sections of the files to extract together ask for too many library lookups.
 TOO_MANY_LOOKUPS = (
     "extension module {member!r} in {archive!r}: its dynamic sections ask for more than "
@@ -213,7 +216,15 @@ class ExtensionLoader(ExtensionFileLoader):
     def create_module(self, spec: ModuleSpec) -> ModuleType:
         if self._error is not None:
             raise self._error.with_traceback(None)
-        module = super().create_module(spec)
+        try:
+            module = super().create_module(spec)
+        except ImportError as exc:
+            # The dynamic loader's own refusal names the extracted file; say which
+            # archive it came from.  ImportErrors of the module's own code pass.
+            if type(exc) is not ImportError or exc.path != self.path:
+                raise
+            message = CANT_LOAD.format(member=self.member, archive=self.archive, error=exc)
+            raise ZipImportError(message, name=spec.name, path=self.archive) from exc
         if isinstance(module, ModuleType) and getattr(module, "__file__", None) != self.path:
             # mypyc's shared library names its modules' files after where it
             # is itself, which is another extraction directory.

@@ -973,17 +973,23 @@ def op_method(rng: random.Random, z: RawZip) -> str | None:
     return f"method {method} in local[{i}] ({where})"
 
 
+def _records_at(z: RawZip, i: int, where: str) -> list[LocalRecord | CentralRecord]:
+    """Member *i*'s local record, its central records, or both (*where*)."""
+    records: list[LocalRecord | CentralRecord] = []
+    if where != "central":
+        records.append(z.locals[i])
+    if where != "local":
+        records += _centrals_of(z, i)
+    return records
+
+
 def op_flags(rng: random.Random, z: RawZip) -> str | None:
     i = _pick_local(rng, z)
     if i is None:
         return None
     bit = rng.choice([FLAG_ENCRYPTED, FLAG_ENCRYPTED, 0x0040, FLAG_DESCRIPTOR, FLAG_UTF8, 0x2000])
     where = rng.choice(["both", "local", "central"])
-    records: list[LocalRecord | CentralRecord] = []
-    if where != "central":
-        records.append(z.locals[i])
-    if where != "local":
-        records += _centrals_of(z, i)
+    records = _records_at(z, i, where)
     for r in records:
         r.fields["flags"] ^= bit
     if bit == FLAG_DESCRIPTOR and where != "central" and rng.random() < 0.5:
@@ -999,11 +1005,7 @@ def op_name(rng: random.Random, z: RawZip) -> str | None:
         return None
     name, flag = rng.choice(HOSTILE_NAMES)
     where = rng.choice(["both", "both", "local", "central"])
-    records: list[LocalRecord | CentralRecord] = []
-    if where != "central":
-        records.append(z.locals[i])
-    if where != "local":
-        records += _centrals_of(z, i)
+    records = _records_at(z, i, where)
     for r in records:
         r.name = name
         r.fields["flags"] = (r.fields["flags"] & ~FLAG_UTF8) | flag
@@ -1863,11 +1865,7 @@ def op_ext_name(rng: random.Random, z: RawZip, objs: ExtensionObjects) -> str | 
         return None
     name = rng.choice(extension_names(objs.suffix)).encode("utf-8", "surrogateescape")
     where = rng.choice(["both", "both", "both", "local", "central"])
-    records: list[LocalRecord | CentralRecord] = []
-    if where != "central":
-        records.append(z.locals[i])
-    if where != "local":
-        records += _centrals_of(z, i)
+    records = _records_at(z, i, where)
     for r in records:
         r.name = name
     return f"name {name!r} for local[{i}] ({where})"

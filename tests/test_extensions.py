@@ -125,8 +125,8 @@ class Compiler:
         return self._run(("ext", name, dep, rpath, new_dtags), source, args)
 
 
-@pytest.fixture(scope="session")
-def cc(tmp_path_factory: pytest.TempPathFactory) -> Compiler:
+def make_compiler(workdir: Path) -> Compiler:
+    """A :class:`Compiler` working in *workdir*, or a skip saying what is missing."""
     include = sysconfig.get_paths()["include"]
     if not os.path.isfile(os.path.join(include, "Python.h")):
         pytest.skip(f"no Python.h in {include}: can't build test extensions")
@@ -135,7 +135,12 @@ def cc(tmp_path_factory: pytest.TempPathFactory) -> Compiler:
         compiler = "cc"
         if shutil.which(compiler) is None:
             pytest.skip("no C compiler (cc): can't build test extensions")
-    return Compiler(compiler, include, tmp_path_factory.mktemp("compiled"))
+    return Compiler(compiler, include, workdir)
+
+
+@pytest.fixture(scope="session")
+def cc(tmp_path_factory: pytest.TempPathFactory) -> Compiler:
+    return make_compiler(tmp_path_factory.mktemp("compiled"))
 
 
 def slots(cache: Path) -> list[Path]:

@@ -101,7 +101,6 @@ import re
 import shutil
 import signal
 import sys
-import sysconfig
 import tempfile
 import threading
 import time
@@ -1112,17 +1111,9 @@ def extension_objects(tmp_path_factory: pytest.TempPathFactory) -> hostile.Exten
     """The extension cases' ELF objects, compiled as test_extensions.py compiles its own."""
     if sys.platform != "linux":
         pytest.skip("builds and loads ELF extensions")
-    include = sysconfig.get_paths()["include"]
-    if not os.path.isfile(os.path.join(include, "Python.h")):
-        pytest.skip(f"no Python.h in {include}: can't build test extensions")
-    compiler = (sysconfig.get_config_var("CC") or "cc").split()[0]
-    if shutil.which(compiler) is None:
-        compiler = "cc"
-        if shutil.which(compiler) is None:
-            pytest.skip("no C compiler (cc): can't build test extensions")
-    from test_extensions import Compiler
+    from test_extensions import make_compiler
 
-    cc = Compiler(compiler, include, tmp_path_factory.mktemp("hostile-compiled"))
+    cc = make_compiler(tmp_path_factory.mktemp("hostile-compiled"))
     objects = hostile.ExtensionObjects(
         suffix=importlib.machinery.EXTENSION_SUFFIXES[0],
         ext=cc.extension("_ext", dep="libdep.so", rpath="$ORIGIN/../mypkg.libs"),

@@ -89,6 +89,10 @@ from .cachedir import (
     trusted_dir,
 )
 
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
+
 __all__ = [
     "EMBEDDED_MAGIC",
     "MIN_ENTRIES",
@@ -126,21 +130,27 @@ def _dirs_path(archive: str, *, create: bool = False) -> str | None:
     return None if path is None else path[: -len(".idx")] + DIRS_SUFFIX
 
 
+def _read(path: str | None, header: struct.Struct) -> tuple[tuple[Any, ...], memoryview] | None:
+    """The header fields and the rest of the cache entry at *path*, or None (none, too short)."""
+    if path is None:
+        return None
+    found = read_entry(path, _MAX_FILE, touch_after=TOUCH_AFTER)
+    if found is None or len(found[0]) < header.size:
+        return None
+    data = found[0]
+    return header.unpack_from(data), memoryview(data)[header.size :]
+
+
 def _directory_key(records: bytes, entries: int) -> tuple[int, int, int, int]:
     return len(records), entries, zlib.crc32(records), zlib.adler32(records)
 
 
 def load(archive: str, records: bytes, entries: int) -> tuple[memoryview, int] | None:
     """The saved (table, distinct names) for exactly these directory bytes, or None."""
-    path = _path(archive)
-    if path is None:
+    found = _read(_path(archive), _HEADER)
+    if found is None:
         return None
-    found = read_entry(path, _MAX_FILE, touch_after=TOUCH_AFTER)
-    if found is None or len(found[0]) < _HEADER.size:
-        return None
-    data = found[0]
-    (magic, size, n, crc, adler, count, itemsize, tlen, pcrc) = _HEADER.unpack_from(data)
-    payload = memoryview(data)[_HEADER.size :]
+    (magic, size, n, crc, adler, count, itemsize, tlen, pcrc), payload = found
     if (
         magic != _MAGIC
         or (size, n, crc, adler) != _directory_key(records, entries)
@@ -191,15 +201,10 @@ _DIRS_HEADER = struct.Struct("<8sQQIII")
 
 def load_dirs(archive: str, records: bytes, entries: int) -> set[str] | None:
     """The saved implicit directories for exactly these directory bytes, or None."""
-    path = _dirs_path(archive)
-    if path is None:
+    found = _read(_dirs_path(archive), _DIRS_HEADER)
+    if found is None:
         return None
-    found = read_entry(path, _MAX_FILE, touch_after=TOUCH_AFTER)
-    if found is None or len(found[0]) < _DIRS_HEADER.size:
-        return None
-    data = found[0]
-    magic, size, n, crc, adler, pcrc = _DIRS_HEADER.unpack_from(data)
-    payload = memoryview(data)[_DIRS_HEADER.size :]
+    (magic, size, n, crc, adler, pcrc), payload = found
     if (
         magic != _DIRS_MAGIC
         or (size, n, crc, adler) != _directory_key(records, entries)

@@ -33,6 +33,7 @@ from conftest import (
     make_zip,
     pyc,
     run_python,
+    zip_bytes,
 )
 from zipimporter import bundle, inspection, messages, runtime
 from zipimporter.cli import build_parser, main
@@ -1170,7 +1171,8 @@ def test_verify_ok(project, tmp_path, capsys):
     capsys.readouterr()
     assert cli("verify", out) == 0
     assert capsys.readouterr().out == f"{out}: OK (0 errors, 0 warnings)\n"
-    assert cli_json(capsys, "verify", out) == {"archive": str(out), "ok": True, "problems": []}
+    expected = {"archive": str(out), "prefix": "", "ok": True, "problems": []}
+    assert cli_json(capsys, "verify", out) == expected
 
 
 def corrupt_crc(path: Path) -> None:
@@ -1290,6 +1292,222 @@ def test_verify_notes_directories_without_entries(tmp_path, capsys):
     assert import_fresh("ns.mod", ours=True).value == 1
     assert import_fresh("nodir.inside", ours=True).value == 1
     assert import_fresh("deep.er.mod", ours=True).value == 1
+
+
+# -- inspect and verify: archives inside archives, and paths inside archives --
+
+COMPRESSIONS = {"stored": zipfile.ZIP_STORED, "deflated": zipfile.ZIP_DEFLATED}
+
+
+def nest(tmp_path: Path, inner: bytes, compression: int) -> tuple[str, str]:
+    """(outer.zip/lib/middle.zip/inner.whl, the same inner archive as a file).
+
+    Two levels: *inner* is a member of middle.zip, itself a member of a
+    directory of outer.zip, both members (and their archives) compressed
+    with *compression*.
+    """
+    middle = zip_bytes({"inner.whl": Entry(inner), "other.py": SOURCE}, compression=compression)
+    outer = make_zip(
+        tmp_path / "outer.zip",
+        {"lib/": b"", "lib/middle.zip": Entry(middle), "top.py": SOURCE},
+        compression=compression,
+    )
+    extracted = tmp_path / "extracted" / "inner.whl"
+    extracted.parent.mkdir()
+    extracted.write_bytes(inner)
+    path = os.path.join(outer, "lib", "middle.zip", "inner.whl")
+    return path, str(extracted)
+
+
+@pytest.mark.parametrize("compression", COMPRESSIONS)
+def test_inspect_nested_archive(tmp_path, capsys, compression):
+    """An archive two levels down is inspected as the importer reads it: what it
+    reports is what the same archive as a file gives, and what an import sees."""
+    inner = zip_bytes(
+        INSPECTED,
+        compression=zipfile.ZIP_DEFLATED,
+        prepend=SHEBANG,
+        comment=b"made for the tests",
+    )
+    path, extracted = nest(tmp_path, inner, COMPRESSIONS[compression])
+    report = cli_json(capsys, "inspect", path)
+    assert report["archive"] == path  # the full archive path
+    assert report["prefix"] == ""
+    assert report["size"] == len(inner)
+    assert report["prepended_text"] == "#!/usr/bin/env python3"
+    alone = cli_json(capsys, "inspect", extracted)
+    assert alone["archive"] == extracted
+    assert {**report, "archive": None} == {**alone, "archive": None}
+    modules = {m["name"]: m for m in report["modules"]}
+    assert modules["app.timed"]["uses"] == "pyc"
+    assert modules["app.stale"]["uses"] == "source"
+    assert modules["app.orphan"]["importable"] is False
+    # The text report names the nested archive and lists the same tree.
+    assert cli("inspect", path) == 0
+    text = capsys.readouterr().out
+    assert text.startswith(f"{path}: 13 files, ")
+    assert cli("inspect", extracted) == 0
+    assert rows(capsys.readouterr().out) == rows(text)
+    # And the importer agrees.
+    sys.path.insert(0, path)
+    for name, suffix in (("timed", ".pyc"), ("stale", ".py"), ("foreign", ".py")):
+        module = import_fresh(f"app.{name}", ours=True)
+        assert module.__file__ == os.path.join(path, "app", name + suffix)
+
+
+@pytest.mark.parametrize("compression", COMPRESSIONS)
+def test_inspect_path_inside_an_archive(tmp_path, capsys, compression):
+    """``inspect app.zip/app``: what an import from that sys.path entry sees:
+    modules named from there, member paths still the archive's."""
+    inner = zip_bytes(INSPECTED, compression=COMPRESSIONS[compression])
+    nested, _ = nest(tmp_path, inner, COMPRESSIONS[compression])
+    for archive in (make_zip(tmp_path / "app.zip", INSPECTED), nested):
+        path = os.path.join(archive, "app")
+        report = cli_json(capsys, "inspect", path)
+        assert (report["archive"], report["prefix"]) == (archive, "app" + os.sep)
+        modules = {m["name"]: m for m in report["modules"]}
+        assert sorted(modules) == [  # app/__init__.py is a module "__init__" there
+            "__init__", "foreign", "ns", "ns.leaf", "onlypyc", "orphan", "stale", "timed"
+        ]  # fmt: skip
+        assert modules["timed"]["source"] == "app/timed.py"
+        assert modules["timed"]["pyc"] == "app/timed.pyc"
+        assert (modules["timed"]["uses"], modules["ns"]["kind"]) == ("pyc", "namespace")
+        assert (modules["orphan"]["pyc_state"], modules["orphan"]["importable"]) == (
+            "foreign", False,
+        )  # fmt: skip
+        assert report["data_files"] == ["app/data.json"]
+        assert all(m["name"].startswith("app/") for m in report["members"])
+        assert len(report["members"]) == 11
+        assert cli("inspect", path + os.sep) == 0  # a trailing separator: the same
+        text = capsys.readouterr().out
+        assert text.startswith(f"{path}: 11 files, ")
+        assert sorted(rows(text)) == ["__init__", "foreign", "leaf", "ns/", "onlypyc", "orphan",
+                                      "stale", "timed"]  # fmt: skip
+        # An import from that path sees those names.
+        sys.path.insert(0, path)
+        assert import_fresh("timed", ours=True).__file__ == os.path.join(path, "timed.pyc")
+        assert import_fresh("ns.leaf", ours=True).value == 1
+        sys.path.remove(path)
+        forget("timed", "ns")
+
+
+def test_verify_path_inside_an_archive(tmp_path, capsys):
+    """``verify app.zip/lib`` checks the members below lib/ (named as in the archive)."""
+    archive = make_zip(
+        tmp_path / "app.zip",
+        {
+            "bad.py": "def broken(:\n",  # outside the prefix: not this path's problem
+            "lib/": b"",
+            "lib/good.py": SOURCE,
+            "lib/mod.py": SOURCE,
+            "lib/mod.pyc": bytes(FLAGGED),
+            "lib/sub/leaf.py": SOURCE,
+        },
+    )
+    path = os.path.join(archive, "lib")
+    assert cli("verify", path) == 1
+    invalid = messages.PYC_INVALID.format(error="invalid flags 4")
+    out = capsys.readouterr().out.splitlines()
+    assert out[0] == f"note: lib/sub/: {messages.NO_DIRECTORY_ENTRY}"
+    assert out[1].startswith(f"error: lib/mod.pyc: {invalid}")
+    assert out[2:] == [f"{path}: FAILED (1 errors, 0 warnings)"]
+    report = cli_json(capsys, "verify", path)
+    assert (report["archive"], report["prefix"], report["ok"]) == (archive, "lib/", False)
+    assert [(p["member"], p["severity"]) for p in report["problems"]] == [
+        ("lib/sub/", "note"), ("lib/mod.pyc", "error"),
+    ]  # fmt: skip
+    assert cli("verify", archive) == 1  # the whole archive: bad.py too
+    assert "error: bad.py: " in capsys.readouterr().out
+
+
+#: An inner archive with one of each problem verify finds in its members.
+DAMAGED = {
+    "fine.py": SOURCE,
+    "mod.py": SOURCE,
+    "mod.pyc": bytes(FLAGGED),  # invalid: an error
+    "foreign.py": SOURCE,
+    "foreign.pyc": pyc(SOURCE, magic=MAGIC_36),  # another Python's: a warning
+    "broken.py": "def broken(:\n",  # an error
+    "crc.txt": "AAAA",  # its CRC broken below: an error
+    "nodir/inside.py": SOURCE,  # a note
+}
+
+
+@pytest.mark.parametrize("compression", COMPRESSIONS)
+def test_verify_finds_the_same_problems_in_a_nested_archive(tmp_path, capsys, compression):
+    """verify reports in an archive two levels down what it reports in the same
+    archive as a file: each problem, its severity, and the exit status."""
+    inner = bytearray(zip_bytes(DAMAGED))  # stored: the CRC's bytes are there to break
+    at = inner.index(b"AAAA")
+    inner[at : at + 4] = b"AAAB"
+    path, extracted = nest(tmp_path, bytes(inner), COMPRESSIONS[compression])
+    nested = cli_json(capsys, "verify", path)
+    alone = cli_json(capsys, "verify", extracted)
+    assert nested["archive"] == path
+    assert nested["ok"] is alone["ok"] is False
+    as_file = [{**p, "problem": p["problem"].replace(path, extracted)} for p in nested["problems"]]
+    assert as_file == alone["problems"]
+    found = {(p["member"], p["severity"]) for p in alone["problems"]}
+    assert found == {
+        ("mod.pyc", "error"), ("foreign.pyc", "warning"), ("broken.py", "error"),
+        ("crc.txt", "error"), ("nodir/", "note"),
+    }  # fmt: skip
+    crc = next(p["problem"] for p in nested["problems"] if p["member"] == "crc.txt")
+    assert path in crc  # the problem names the nested archive
+    assert cli("verify", path) == 1
+    out = capsys.readouterr().out
+    assert out.endswith(f"{path}: FAILED (3 errors, 1 warnings)\n")
+    assert cli("verify", extracted) == 1
+    assert capsys.readouterr().out == out.replace(path, extracted)
+
+
+@pytest.mark.parametrize("compression", COMPRESSIONS)
+def test_nested_path_that_is_no_archive(tmp_path, capsys, compression):
+    """The outer file exists but the rest names no member archive: one line
+    naming what is wrong; inspect fails (2), verify reports it (1)."""
+    inner = zip_bytes({"mod.py": SOURCE, "pkg/": b"", "pkg/m.py": SOURCE})
+    path, _ = nest(tmp_path, inner, COMPRESSIONS[compression])
+    outer = str(tmp_path / "outer.zip")
+    middle = os.path.join(outer, "lib", "middle.zip")
+    cases = {
+        # The path -> the message.
+        os.path.join(outer, "missing.zip"): messages.NO_SUCH_MEMBER.format(
+            archive=outer, name="missing.zip"
+        ),
+        os.path.join(outer, "lib", "missing.zip", "x"): messages.NO_SUCH_MEMBER.format(
+            archive=outer, name=os.path.join("lib", "missing.zip", "x")
+        ),
+        os.path.join(path, "missing.zip"): messages.NO_SUCH_MEMBER.format(
+            archive=path, name="missing.zip"
+        ),
+        os.path.join(path, "mod.py"): messages.NOT_A_ZIP_FILE.format(
+            path=os.path.join(path, "mod.py")
+        ),
+        os.path.join(middle, "other.py"): messages.NOT_A_ZIP_FILE.format(
+            path=os.path.join(middle, "other.py")
+        ),
+        os.path.join(outer, "top.py", "inner.zip"): messages.NOT_A_ZIP_FILE.format(
+            path=os.path.join(outer, "top.py")
+        ),
+    }
+    for bad, message in cases.items():
+        status = cli("inspect", bad)
+        captured = capsys.readouterr()
+        assert captured.out == ""
+        assert_one_line_error(status, captured.err, "inspect", message)
+        assert captured.err == f"zipimporter inspect: error: {message}\n"
+        assert cli("verify", bad) == 1
+        assert capsys.readouterr().out == (
+            f"error: {bad}: {message}\n{bad}: FAILED (1 errors, 0 warnings)\n"
+        )
+        report = cli_json(capsys, "verify", bad)
+        assert report == {
+            "archive": bad, "prefix": "", "ok": False,
+            "problems": [{"member": "", "problem": message, "severity": "error"}],
+        }  # fmt: skip
+    # A directory of the inner archive is a prefix, not an error.
+    assert cli("inspect", os.path.join(path, "pkg")) == 0
+    assert capsys.readouterr().out.startswith(f"{os.path.join(path, 'pkg')}: 1 files, ")
 
 
 def test_verdicts_do_not_depend_on_wording(tmp_path, capsys, monkeypatch):
@@ -1538,9 +1756,21 @@ def user_errors(tmp_path: Path, project: Path) -> dict[str, tuple[list[str], str
         "unknown-command": (["frobnicate"], "", "invalid choice: 'frobnicate'"),
     }
     # One message per situation, whichever command meets it.
+    # No part of the path is a file: nothing to look into (inspect and verify
+    # take archives inside archives; the situation is the same).
+    missing_outer = os.path.join(missing, "inner.zip")
+    below_directory = os.path.join(directory, "missing.zip", "inner.zip")
     for command in ("inspect", "verify", "run"):
         cases[f"{command}-missing"] = ([command, missing], command, no_such)
         cases[f"{command}-directory"] = ([command, str(directory)], command, a_dir)
+        cases[f"{command}-missing-outer"] = (
+            [command, missing_outer], command, messages.NO_SUCH_FILE.format(path=missing_outer)
+        )  # fmt: skip
+        cases[f"{command}-below-directory"] = (
+            [command, below_directory],
+            command,
+            messages.NO_SUCH_FILE.format(path=below_directory),
+        )
         if command != "verify":  # verify's finding, not a usage error: test_verify_not_a_zip
             cases[f"{command}-not-zip"] = ([command, str(text)], command, not_zip)
     return cases
@@ -1551,6 +1781,8 @@ USER_ERRORS = [
     "build-output-directory", "run-no-main", "unknown-command",
     "inspect-missing", "verify-missing", "run-missing",
     "inspect-directory", "verify-directory", "run-directory",
+    "inspect-missing-outer", "verify-missing-outer", "run-missing-outer",
+    "inspect-below-directory", "verify-below-directory", "run-below-directory",
     "inspect-not-zip", "run-not-zip",
 ]  # fmt: skip
 

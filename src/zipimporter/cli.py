@@ -23,15 +23,40 @@ class UserError(Exception):
     """A problem with what the user asked for: one line, no traceback."""
 
 
-def _check_archive(path: str) -> None:
-    """The archive argument of inspect, verify and run: an existing regular file."""
+def _check_archive(path: str, nested: bool = False) -> None:
+    """The archive argument of inspect, verify and run: an existing regular file.
+
+    With *nested* (inspect, verify), also any path that leads into one, as
+    the importer walks it (``outer.zip/inner.whl``, ``app.zip/lib``): its first
+    existing part must be a regular file; what follows is the archive's to
+    judge.
+    """
     try:
         st = os.stat(path)
-    except FileNotFoundError:
+    except (FileNotFoundError, NotADirectoryError) as exc:
+        if nested and _leads_into_a_file(path):
+            return
+        if isinstance(exc, NotADirectoryError) and not nested:
+            raise
         raise UserError(messages.NO_SUCH_FILE.format(path=path)) from None
     if not stat.S_ISREG(st.st_mode):
         kind = messages.file_kind(st.st_mode)
         raise UserError(messages.NOT_A_REGULAR_FILE.format(kind=kind, path=path))
+
+
+def _leads_into_a_file(path: str) -> bool:
+    """Whether the first existing part of *path* (not all of it) is a regular file.
+
+    A ``<memory:...>`` path does too: the importer says whether it is held
+    (in a command's own process it never is).
+    """
+    from .directory import split_path
+
+    try:
+        split_path(path)
+    except ZipImportError:
+        return False
+    return True
 
 
 class _Parser(argparse.ArgumentParser):
@@ -160,14 +185,15 @@ def _human(n: int) -> str:
 def _inspect(args: argparse.Namespace) -> int:
     from .inspection import inspect_archive
 
-    _check_archive(args.archive)
+    _check_archive(args.archive, nested=True)
     report = inspect_archive(args.archive)
     if args.json:
         print(json.dumps(report.as_json(), indent=2))  # one write: json.dump makes thousands
         return 0
     packed = sum(m.compressed_size for m in report.members)
     unpacked = sum(m.file_size for m in report.members)
-    print(f"{report.archive}: {len(report.members)} files, {_human(unpacked)} "
+    where = report.archive + (SEP + report.prefix.rstrip(SEP) if report.prefix else "")
+    print(f"{where}: {len(report.members)} files, {_human(unpacked)} "
           f"({_human(packed)} packed) in {_human(report.size)}")  # fmt: skip
     print(f"  ZIP64: {'yes' if report.zip64 else 'no'}; "
           f"prepended: {report.prepended} bytes"
@@ -203,19 +229,24 @@ def _inspect(args: argparse.Namespace) -> int:
 
 
 def _verify(args: argparse.Namespace) -> int:
-    from .inspection import Severity, verify_archive
+    from .inspection import Problem, Severity, open_archive, verify_index
 
-    _check_archive(args.archive)
-    problems = verify_archive(args.archive)
+    _check_archive(args.archive, nested=True)
+    archive, prefix = args.archive, ""
+    try:
+        index, prefix = open_archive(args.archive)
+    except ZipImportError as exc:  # verify's finding, not a usage error
+        problems = [Problem("", str(exc))]
+    else:
+        archive = index.archive
+        problems = verify_index(index, prefix)
     errors = [p for p in problems if p.severity is Severity.ERROR]
     notes = [p for p in problems if p.severity is Severity.NOTE]
     failed = bool(errors) or (args.strict and len(problems) > len(notes))
     if args.json:
-        json.dump(
-            {"archive": args.archive, "ok": not failed, "problems": [vars(p) for p in problems]},
-            sys.stdout,
-            indent=2,
-        )
+        report = {"archive": archive, "prefix": prefix, "ok": not failed}
+        report["problems"] = [vars(p) for p in problems]
+        json.dump(report, sys.stdout, indent=2)
         print()
     else:
         for p in problems:
@@ -338,7 +369,10 @@ def build_parser() -> argparse.ArgumentParser:
         "source and/or .pyc and what the running Python would use, compression and sizes, "
         "ZIP64, prepended data and comment.",
     )
-    inspect.add_argument("archive", help="the archive to inspect")
+    inspect.add_argument("archive", help="the archive to inspect: a file, or any path the "
+                         "importer takes: an archive inside one (outer.zip/inner.whl, to any "
+                         "depth), and a directory in it (app.zip/lib: what an import from that "
+                         "path sees)")  # fmt: skip
     inspect.add_argument("--json", action="store_true", help="machine-readable output")
     inspect.add_argument("--limit", type=int, default=20, help="data files to list")
     inspect.set_defaults(func=_inspect)
@@ -350,7 +384,10 @@ def build_parser() -> argparse.ArgumentParser:
         "directory), check each .pyc against the running Python and its source, and "
         "compile every source. Exit status 1 if anything is wrong.",
     )
-    verify.add_argument("archive", help="the archive to check")
+    verify.add_argument("archive", help="the archive to check: a file, or any path the "
+                        "importer takes: an archive inside one (outer.zip/inner.whl, to any "
+                        "depth), and a directory in it (app.zip/lib: the members below "
+                        "it)")  # fmt: skip
     verify.add_argument("--json", action="store_true", help="machine-readable output")
     verify.add_argument("--strict", action="store_true",
                         help="warnings (e.g. a .pyc for another Python) fail too")  # fmt: skip

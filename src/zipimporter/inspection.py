@@ -13,8 +13,8 @@ from dataclasses import asdict, dataclass, field
 from enum import StrEnum
 from importlib.util import MAGIC_NUMBER, source_hash
 
-from . import bytecode, messages, runtime
-from .archive import DirectoryIndex, Member, read_directory, read_member
+from . import bytecode, directory, messages, runtime
+from .archive import DirectoryIndex, Member, read_member
 from .compression import ZSTANDARD, method_name
 from .errors import ZipImportError
 from .extraction import EXTENSION_SUFFIXES, extension_name
@@ -28,8 +28,11 @@ __all__ = [
     "Severity",
     "Use",
     "inspect_archive",
+    "inspect_index",
+    "open_archive",
     "python_for_magic",
     "verify_archive",
+    "verify_index",
 ]
 
 SEP = os.sep
@@ -98,12 +101,19 @@ class MemberInfo:
 
 @dataclass
 class Report:
+    #: The archive, as the importer names it: a file, or a member archive
+    #: inside one (``outer.zip/inner.whl``, to any depth).
     archive: str
-    size: int
+    size: int  # of that archive (an inner one's own bytes)
     zip64: bool
     prepended: int
     prepended_text: str
     comment: str
+    #: The importer's prefix: the directory inside *archive* the path named
+    #: (``lib/`` for ``app.zip/lib``), ending with the separator; "" for none.
+    #: Modules are named as an import from that path names them; member
+    #: paths stay the archive's.
+    prefix: str = ""
     members: list[MemberInfo] = field(default_factory=list)
     modules: list[ModuleInfo] = field(default_factory=list)
     data_files: list[str] = field(default_factory=list)
@@ -162,12 +172,74 @@ def python_for_magic(magic: bytes) -> str:
     return messages.PYTHON_UNKNOWN.format(magic=magic.hex())
 
 
+def open_archive(path: str) -> tuple[DirectoryIndex, str]:
+    """(the index of the archive *path* leads to, the prefix inside it), as the importer opens them.
+
+    *path* is any archive path an importer takes: a file (``app.zip``), a
+    member archive inside one to any depth (``outer.zip/inner.whl``), an
+    archive in this process's memory (``<memory:NAME>``), each optionally
+    followed by a directory inside it (``app.zip/lib``: prefix ``lib/``).
+    The archives are opened by :func:`.directory.split_path` and
+    :func:`.directory.resolve`, the importer's own walk (saved indexes
+    included), with a cache of this call's own: nothing is taken from, or
+    left in, the importer's ``_zip_directory_cache``.
+
+    ZipImportError (``path`` set) is raised as those raise (no part of
+    *path* exists, its first existing part is not a regular file, an archive
+    on the way can't be read or an inner member isn't one), and
+    :data:`.messages.NO_SUCH_MEMBER` when what follows the archive is neither
+    a member archive nor a directory of it.
+    """
+    root, parts = directory.split_path(path)
+    archive, index, left = directory.resolve(root, parts, {})
+    prefix = SEP.join(p for p in left if p)
+    if prefix:
+        prefix += SEP
+        if not index.is_dir(prefix):
+            raise ZipImportError(
+                messages.NO_SUCH_MEMBER.format(archive=archive, name=prefix[:-1]), path=archive
+            )
+    return index, prefix
+
+
+def _read(index: DirectoryIndex, member: Member) -> bytes:
+    """*member*'s bytes, read as the importer reads them: from the index's source."""
+    return read_member(index.archive, member, source=index.source)
+
+
+def _head(index: DirectoryIndex, size: int) -> bytes:
+    """The first *size* bytes (at most) of the archive of *index*: a file, or a window of one."""
+    source = index.source
+    if source is None:
+        with open(index.archive, "rb") as fp:
+            return fp.read(size)
+    size = min(size, source.size)
+    if source.buffer is not None:
+        return bytes(source.buffer[source.base : source.base + size])
+    assert source.file is not None
+    with open(source.file, "rb") as fp:
+        fp.seek(source.base)
+        return fp.read(size)
+
+
+def _below(index: DirectoryIndex, prefix: str) -> tuple[list[str], dict[str, Member]]:
+    """The names below *prefix* (relative to it, sorted) and their members.
+
+    ZipImportError as ``DirectoryIndex.keys()`` and ``[]`` raise it.
+    """
+    names = sorted(index.keys())
+    if prefix:
+        cut = len(prefix)
+        names = [n[cut:] for n in names if n.startswith(prefix) and n != prefix]
+    return names, {n: index[prefix + n] for n in names}
+
+
 def _pyc_verdict(
     index: DirectoryIndex, member: Member, source: Member | None, name: str
 ) -> PycVerdict:
     """How the running interpreter's importer would treat this .pyc."""
     try:
-        data = read_member(index.archive, member)
+        data = _read(index, member)
     except ZipImportError as exc:
         return PycVerdict(PycState.UNREADABLE, messages.PYC_UNREADABLE.format(error=exc))
     if data[:4] != MAGIC_NUMBER:
@@ -186,7 +258,7 @@ def _pyc_verdict(
         # A checked pyc that no longer matches its source is stale, as a
         # timestamp pyc is: the importer falls back to the source.
         try:
-            if data[8:16] != source_hash(read_member(index.archive, source)):
+            if data[8:16] != source_hash(_read(index, source)):
                 return PycVerdict(PycState.STALE, messages.PYC_STALE.format(kind="checked hash"))
         except ZipImportError:
             pass  # pyc_to_code says what is wrong with the source
@@ -199,7 +271,7 @@ def _pyc_verdict(
             name,
             member.name,
             stamp,
-            lambda: read_member(index.archive, source) if source else None,
+            lambda: _read(index, source) if source else None,
         )
     except ImportError as exc:
         return PycVerdict(PycState.INVALID, messages.PYC_INVALID.format(error=exc))
@@ -294,29 +366,37 @@ def _without_entry(names: list[str], members: dict[str, Member]) -> set[str]:
 
 
 def inspect_archive(path: str) -> Report:
-    """Describe *path* as the importer sees it.
+    """Describe *path* (any archive path, see :func:`open_archive`) as the importer sees it.
 
-    Raises ZipImportError if the archive can't be opened or its directory read.
+    Raises ZipImportError as :func:`open_archive` does, and if the archive's
+    directory can't be read.
     """
-    index = read_directory(path)
+    return inspect_index(*open_archive(path))
+
+
+def inspect_index(index: DirectoryIndex, prefix: str = "") -> Report:
+    """Describe the archive of *index*, below *prefix*, as an importer of that path sees it.
+
+    Raises ZipImportError if the archive's directory can't be read.
+    """
     layout = index.layout
-    names = sorted(index.keys())
-    members = {n: index[n] for n in names}
+    names, members = _below(index, prefix)
     # Data before the first member: a '#!' line, a launcher (whether the
     # writer counted it in the offsets or not).
-    prepended = min((m.header_offset for m in members.values()), default=layout.prepended)
+    everything = index.values() if prefix else members.values()
+    prepended = min((m.header_offset for m in everything), default=layout.prepended)
     prepended_text = ""
     if prepended:
-        with open(path, "rb") as fp:
-            head = fp.read(min(prepended, 200))
+        head = _head(index, min(prepended, 200))
         prepended_text = head.split(b"\n", 1)[0].decode("utf-8", "replace")
     report = Report(
-        archive=path,
+        archive=index.archive,
         size=layout.file_size,
         zip64=layout.zip64,
         prepended=prepended,
         prepended_text=prepended_text,
         comment=layout.comment.decode("utf-8", "replace"),
+        prefix=prefix,
     )
     report.members = [
         MemberInfo(n, method_name(m.method), m.compressed_size, m.file_size)
@@ -405,7 +485,22 @@ def inspect_archive(path: str) -> Report:
     report.data_files = [
         n for n in names if n not in claimed and not n.endswith(SEP) and n not in modules
     ]
+    if prefix:  # member paths are the archive's
+        _prefixed(report, prefix)
     return report
+
+
+def _prefixed(report: Report, prefix: str) -> None:
+    """Turn the member paths of *report*, relative to *prefix*, into the archive's."""
+    for m in report.members:
+        m.name = prefix + m.name
+    for info in report.modules:
+        info.source = info.source and prefix + info.source
+        info.pyc = info.pyc and prefix + info.pyc
+        info.extension = info.extension and prefix + info.extension
+        info.foreign_extensions = [prefix + n for n in info.foreign_extensions]
+        info.pycache = {tag: prefix + n for tag, n in info.pycache.items()}
+    report.data_files = [prefix + n for n in report.data_files]
 
 
 def _suffix_rank(name: str) -> tuple[bool, int]:
@@ -493,56 +588,79 @@ def _runtime_problems(members: dict[str, Member]) -> list[Problem]:
 
 
 def verify_archive(path: str) -> list[Problem]:
-    """Read and check every member: CRC, headers, .pyc against source, compilable source.
+    """Read and check every member of *path* (any archive path, see :func:`open_archive`).
 
-    Also warns of directories with modules below them but no entry of their
-    own, and of extension modules built for another Python or platform.  An
-    archive that can't be opened is one problem (an error).
+    What :func:`verify_index` checks; an archive that can't be opened, or a
+    path that leads to none, is one problem (an error).
+    """
+    try:
+        index, prefix = open_archive(path)
+    except ZipImportError as exc:
+        return [Problem("", str(exc))]
+    return verify_index(index, prefix)
+
+
+def verify_index(index: DirectoryIndex, prefix: str = "") -> list[Problem]:
+    """Check every member below *prefix*: CRC, headers, .pyc against source, compilable source.
+
+    Members are read as the importer reads them (from the index's source: a
+    member archive's bytes inside its outer file, or in memory).  Also warns
+    of directories with modules below them but no entry of their own, and of
+    extension modules built for another Python or platform; for the whole
+    archive (no *prefix*), of what stops ``python ARCHIVE``.  A directory
+    that can't be read is one problem (an error).  Problems name members by
+    their path in the archive.
     """
     problems: list[Problem] = []
     try:
-        index = read_directory(path)
         names = sorted(index.keys())
     except ZipImportError as exc:
         return [Problem("", str(exc))]
+    if prefix:
+        names = [n[len(prefix) :] for n in names if n.startswith(prefix) and n != prefix]
     members: dict[str, Member] = {}
     contents: dict[str, bytes] = {}
     for name in names:
         try:
-            member = members[name] = index[name]
+            member = members[name] = index[prefix + name]
             if member.is_dir:
                 continue
-            contents[name] = read_member(path, member)
+            contents[name] = _read(index, member)
         except ZipImportError as exc:
             problems.append(Problem(name, str(exc)))
     for d in sorted(_without_entry(names, members)):
         if _is_dotted(d[:-1].replace(SEP, ".")):
             problems.append(Problem(d, messages.NO_DIRECTORY_ENTRY, Severity.NOTE))
-    problems += _runtime_problems(members)
+    if not prefix:  # 'python ARCHIVE' runs the whole archive
+        problems += _runtime_problems(members)
     zstd = sum(1 for m in members.values() if m.method == ZSTANDARD and not m.is_dir)
     if zstd:
         text = messages.ZSTD_NEEDS_CODEC_TO_RUN.format(count=zstd)
         problems.append(Problem("", text, Severity.NOTE))
     problems += _extension_problems(names)
+    where = f"{index.archive}{SEP}{prefix}"
     for name, data in contents.items():
         if name.endswith(".py"):
             try:
-                compile(data, f"{path}{SEP}{name}", "exec", dont_inherit=True)
+                compile(data, where + name, "exec", dont_inherit=True)
             except (SyntaxError, ValueError) as exc:
                 problems.append(Problem(name, messages.DOES_NOT_COMPILE.format(error=exc)))
         elif (cached := _pycache_member(name)) is not None:
             # Only this Python's, and only with its source (else importers ignore it).
-            directory = name.rpartition(SEP)[0].rpartition(SEP)[0]
+            parent = name.rpartition(SEP)[0].rpartition(SEP)[0]
             stem = name.rpartition(SEP)[2].partition(".")[0]
-            source = index.get(f"{directory}{SEP}{stem}.py" if directory else f"{stem}.py")
+            source = members.get(f"{parent}{SEP}{stem}.py" if parent else f"{stem}.py")
             if cached[1] == _pycache_key() and source is not None:
-                verdict = _pyc_verdict(index, index[name], source, cached[0])
+                verdict = _pyc_verdict(index, members[name], source, cached[0])
                 severity = _SEVERITY[verdict.state]
                 if severity is not None:
                     problems.append(Problem(name, verdict.text, severity))
         elif name.endswith(".pyc"):
-            verdict = _pyc_verdict(index, index[name], index.get(name[:-1]), name[:-4])
+            verdict = _pyc_verdict(index, members[name], members.get(name[:-1]), name[:-4])
             severity = _SEVERITY[verdict.state]
             if severity is not None:
                 problems.append(Problem(name, verdict.text, severity))
+    if prefix:
+        for p in problems:
+            p.member = p.member and prefix + p.member
     return problems

@@ -13,12 +13,22 @@ import stat
 # -- paths given on the command line (every command) -------------------------
 
 #: A path that does not exist: an archive to inspect, verify or run, a source
-#: to build from, or the directory an output should go to.
+#: to build from, or the directory an output should go to.  For inspect and
+#: verify, whose archive may be inside another (``outer.zip/inner.zip``), a
+#: path none of whose parts is a file (``missing.zip/inner.zip``, or
+#: ``adir/missing.zip`` below an existing directory).
 NO_SUCH_FILE = "no such file or directory: {path}"
 #: An archive (inspect, verify, run) or a source file (build) that is a
 #: directory where a file is wanted, a FIFO, a device or a socket.  *kind* is
 #: one of :data:`FILE_KINDS`' values.
 NOT_A_REGULAR_FILE = "not a regular file ({kind}): {path}"
+#: inspect and verify: an archive path whose file exists, but whose part after
+#: an archive (*name*, e.g. ``inner.zip`` or ``lib/inner.zip``) is neither a
+#: member of that archive (*archive*: the file, or the member archive reached
+#: so far) nor a directory in it.  An error of the importer's kind
+#: (``ZipImportError``): inspect fails with it (exit status 2), verify reports
+#: it as its finding (exit status 1), as for an archive that can't be read.
+NO_SUCH_MEMBER = "{archive} has no member or directory {name!r}"
 #: A file that is not a ZIP archive at all.  This is the importer's own
 #: wording (``ZipImportError``, as the stdlib's zipimport words it), which every
 #: command shows as it is.

@@ -197,7 +197,7 @@ class zipimporter(_LoaderBasics):  # type: ignore[misc,valid-type]  # noqa: N801
         return self._retry_if_changed(self._find_spec, fullname)
 
     def _find_spec(self, fullname: str) -> ModuleSpec | None:
-        path = self.prefix + fullname.rpartition(".")[2]
+        path = self._module_path(fullname)
         files, candidates = self._candidates(fullname, path)
         python_package = bool(candidates) and candidates[0][2]
         extension = self._extension(files, path, python_package)
@@ -234,11 +234,10 @@ class zipimporter(_LoaderBasics):  # type: ignore[misc,valid-type]  # noqa: N801
         # Not a module or regular package: a directory, with an entry of its
         # own or implied by the names below it (as CPython 3.14 sees it), may
         # be a portion of a namespace package.
-        modpath = path
-        if _is_dir(files, modpath + SEP):
+        if _is_dir(files, path + SEP):
             spec = ModuleSpec(name=fullname, loader=None, is_package=True)
             assert spec.submodule_search_locations is not None
-            spec.submodule_search_locations.append(f"{self.archive}{SEP}{modpath}")
+            spec.submodule_search_locations.append(f"{self.archive}{SEP}{path}")
             return spec
         return None
 

@@ -32,6 +32,7 @@ from typing import Any
 import pytest
 
 from conftest import run_python, zip_bytes
+from zipimporter import cachedir
 
 #: Seconds any one call to the cluster may take before the test fails.
 TIMEOUT = 60
@@ -572,6 +573,9 @@ def test_unregistering_removes_the_bundle(
     }
     within(client.unregister_worker_plugin, "gone")
     archive = str(stored(worker_cache, data))
+    # What the workers compiled from it is written at once, not at their exit.
+    packs = list((worker_cache / "bytecode").glob(f"{cachedir.path_key(archive)}.*.pack"))
+    assert len(packs) == 1, packs
     state = on_each_worker(client, path_state, archive)
     assert state == each(state, {"sys.path": [], "modules": [], "importer cache": []})
     assert on_each_worker(client, try_import, "zd_gone.sub") == each(state, "ModuleNotFoundError")

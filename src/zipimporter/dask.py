@@ -96,7 +96,7 @@ import tempfile
 import zipimport
 from types import ModuleType
 
-from . import cachedir, housekeeping
+from . import bytecode_cache, cachedir, housekeeping
 from .directory import open_index
 from .errors import ZipImportError
 from .hooks import install
@@ -441,7 +441,13 @@ def _deactivate(name: str) -> None:
 
 
 def _forget(path: str) -> None:
-    """Take the archive *path* off sys.path, with its modules and cached state; release it."""
+    """Take the archive *path* off sys.path, with its modules and cached state; release it.
+
+    What the worker compiled from it so far is written now (the packs are
+    otherwise written in batches and at exit, which a killed worker never
+    reaches): a worker that gets the bundle again starts warm.
+    """
+    bytecode_cache.flush()
     hold = _held.pop(path, None)
     if hold is not None:
         hold.close()

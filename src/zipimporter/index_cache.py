@@ -213,7 +213,7 @@ def load_dirs(archive: str, records: bytes, entries: int) -> set[str] | None:
         return None
     try:
         names = marshal.loads(payload)
-    except Exception:
+    except Exception:  # whatever marshal raises for damaged data: a miss
         return None
     if type(names) is not list or not all(type(x) is str for x in names):
         return None

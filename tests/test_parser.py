@@ -253,9 +253,9 @@ def test_small_archives_never_touch_the_index_cache(tmp_path, monkeypatch):
     loads: list[str] = []
     real_load = index_cache.load
 
-    def counting_load(path: str, records: bytes, entries: int) -> object:
+    def counting_load(path: str, key: index_cache.DirectoryKey) -> object:
         loads.append(path)
-        return real_load(path, records, entries)
+        return real_load(path, key)
 
     monkeypatch.setattr(index_cache, "load", counting_load)
     assert index_cache.MIN_ENTRIES == 2048

@@ -218,16 +218,17 @@ def open_index(path: str, cache: Cache | None = None) -> DirectoryIndex:
 
 def _open_file(path: str) -> DirectoryIndex:
     layout, records, st = archive.read_central_directory(path)
+    # One key for the saved table and directory list (computed when first needed).
+    key = index_cache.DirectoryKey(records, layout.entries)
     index = _embedded(path, layout, records, st, None)
     if index is None:
-        table, count = _table(path, layout, records)
+        table, count = _table(path, layout, records, key)
         index = archive.DirectoryIndex(path, layout, records, table, count, st)
-    entries = layout.entries
-    if entries >= index_cache.MIN_ENTRIES:
+    if layout.entries >= index_cache.MIN_ENTRIES:
         # Its implicit directories too, when first needed (index_cache.load_dirs).
         index.keep_dirs(
-            lambda: index_cache.load_dirs(path, records, entries),
-            lambda dirs: index_cache.store_dirs(path, records, entries, dirs),
+            lambda: index_cache.load_dirs(path, key),
+            lambda dirs: index_cache.store_dirs(path, key, dirs),
         )
     return index
 
@@ -263,23 +264,25 @@ def _open_in(name: str, source: archive.Source) -> DirectoryIndex:
     if source.file is None:
         table, count = archive.build_table(records, layout, name)
     else:
-        table, count = _table(name, layout, records)
+        table, count = _table(
+            name, layout, records, index_cache.DirectoryKey(records, layout.entries)
+        )
     return archive.DirectoryIndex(name, layout, records, table, count, st, source)
 
 
 def _table(
-    path: str, layout: archive.Layout, records: bytes
+    path: str, layout: archive.Layout, records: bytes, key: index_cache.DirectoryKey
 ) -> tuple[memoryview | dict[bytes, int], int]:
     entries = layout.entries
     table: memoryview | dict[bytes, int]
     if entries < index_cache.MIN_ENTRIES:
         table, count = archive.build_table(records, layout, path)
     else:
-        saved = index_cache.load(path, records, entries)
+        saved = index_cache.load(path, key)
         if saved is not None:
             table, count = saved
         else:
             table, count = archive.build_table(records, layout, path)
             if isinstance(table, memoryview):  # a flooded (dict) index is not saved
-                index_cache.store(path, records, entries, table, count)
+                index_cache.store(path, key, table, count)
     return table, count

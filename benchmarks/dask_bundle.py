@@ -38,20 +38,9 @@ import zipfile
 from pathlib import Path
 from typing import Any
 
+from run import module_source  # benchmarks/run.py, beside this file
+
 PACKAGES = 20
-
-
-def module_source(i: int) -> str:
-    # As benchmarks/run.py: a few functions and a class, like small real modules.
-    return (
-        f'"""Module {i}."""\n\nimport os\n\nVALUE = {i}\n\n'
-        + "".join(
-            f"def func_{j}(a, b={j}):\n    if a > b:\n        return [a * k for k in range(b)]\n"
-            f"    return {{'a': a, 'b': b, 'i': {i}}}\n\n"
-            for j in range(8)
-        )
-        + f"class C{i}:\n    def method(self, x):\n        return os.path.join(str(x), 'y')\n"
-    )
 
 
 def build_bundle(path: Path, modules: int) -> list[str]:

@@ -43,6 +43,7 @@ import zipfile
 from pathlib import Path
 
 import zipimporter
+from run import module_source  # benchmarks/run.py, beside this file
 from zipimporter import cachedir
 
 SRC_DIR = str(Path(zipimporter.__file__).resolve().parent.parent)
@@ -62,19 +63,6 @@ while True:
         os.unlink(os.path.join(directory, f"f{i - 32}"))
     i += 1
 """
-
-
-def module_source(i: int, version: int = 0) -> str:
-    # A few functions and a class, as in benchmarks/run.py: small real modules.
-    return (
-        f'"""Module {i}."""\n\nimport os\n\nVALUE = {i}\nVERSION = {version}\n\n'
-        + "".join(
-            f"def func_{j}(a, b={j}):\n    if a > b:\n        return [a * k for k in range(b)]\n"
-            f"    return {{'a': a, 'b': b, 'i': {i}}}\n\n"
-            for j in range(8)
-        )
-        + f"class C{i}:\n    def method(self, x):\n        return os.path.join(str(x), 'y')\n"
-    )
 
 
 def write_archive(path: str, count: int, version: int) -> None:

@@ -54,10 +54,16 @@ def build_many(path: str, entries: int) -> None:
             zf.writestr(f"pkg{i % 100}/sub/module_{i}.py", f"x = {i}\n")
 
 
-def module_source(i: int) -> str:
-    # A few functions and a class, so compiling costs what small real modules cost.
+def module_source(i: int, version: int | None = None) -> str:
+    """A few functions and a class, so compiling costs what small real modules cost.
+
+    With *version*, a ``VERSION`` line too (first_run.py changes a module by it).
+    Also used by first_run.py and dask_bundle.py.
+    """
     return (
-        f'"""Module {i}."""\n\nimport os\n\nVALUE = {i}\n\n'
+        f'"""Module {i}."""\n\nimport os\n\nVALUE = {i}\n'
+        + ("" if version is None else f"VERSION = {version}\n")
+        + "\n"
         + "".join(
             f"def func_{j}(a, b={j}):\n    if a > b:\n        return [a * k for k in range(b)]\n"
             f"    return {{'a': a, 'b': b, 'i': {i}}}\n\n"

@@ -252,6 +252,15 @@ def outcome(func: Callable[[], Any]) -> tuple[str, Any]:
         return "raises", type(exc).__name__
 
 
+def both(name: str, probe: Callable[[ModuleType], Any]) -> tuple[Any, Any]:
+    """The :func:`outcome` of *probe* on module *name* imported through the stdlib, then
+    through us (whose loader it checks): the stdlib-vs-ours comparison."""
+    std = outcome(lambda: probe(import_fresh(name, ours=False)))
+    ours_module = import_fresh(name, ours=True)
+    assert type(ours_module.__loader__) is zipimporter.zipimporter
+    return std, outcome(lambda: probe(ours_module))
+
+
 # -- subprocesses -----------------------------------------------------------
 
 

@@ -29,7 +29,7 @@ import zipimporter
 from conftest import (
     SRC,
     Entry,
-    import_fresh,
+    both,
     make_zip,
     outcome,
     python_env,
@@ -74,14 +74,6 @@ def rr_zip(tmp_path: Path) -> str:
     path = make_zip(tmp_path / "rr.zip", MEMBERS, compression=zipfile.ZIP_DEFLATED)
     sys.path.insert(0, path)
     return path
-
-
-def both(name: str, probe: Callable[[ModuleType], Any]) -> tuple[Any, Any]:
-    """*probe* of module *name* imported through the stdlib, then through us."""
-    std = outcome(lambda: probe(import_fresh(name, ours=False)))
-    ours_module = import_fresh(name, ours=True)
-    assert type(ours_module.__loader__) is zipimporter.zipimporter
-    return std, outcome(lambda: probe(ours_module))
 
 
 def each(paths: list[str], probe: Callable[[Traversable], Any]) -> Callable[[ModuleType], Any]:

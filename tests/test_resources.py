@@ -7,15 +7,13 @@ import os
 import sys
 import zipfile
 import zipimport
-from collections.abc import Callable
 from pathlib import Path
 from types import ModuleType
-from typing import Any
 
 import pytest
 
 import zipimporter
-from conftest import import_fresh, make_zip, outcome
+from conftest import both, make_zip, outcome
 
 BINARY = bytes(range(256)) * 4
 
@@ -38,14 +36,6 @@ def res_zip(tmp_path: Path) -> str:
     path = make_zip(tmp_path / "resources.zip", MEMBERS, compression=zipfile.ZIP_DEFLATED)
     sys.path.insert(0, path)
     return path
-
-
-def both(name: str, probe: Callable[[ModuleType], Any]) -> tuple[Any, Any]:
-    """*probe* of module *name* imported through the stdlib, then through us."""
-    std = outcome(lambda: probe(import_fresh(name, ours=False)))
-    ours_module = import_fresh(name, ours=True)
-    assert type(ours_module.__loader__) is zipimporter.zipimporter
-    return std, outcome(lambda: probe(ours_module))
 
 
 def test_read_text_and_bytes(res_zip):
